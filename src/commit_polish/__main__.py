@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from commit_polish.cli import main
+
+main()

@@ -1,0 +1,191 @@
+"""The only place that runs git.
+
+Inside a hook git exports GIT_DIR, GIT_INDEX_FILE and friends; they must be honoured (a
+``git commit -a`` stages into a temporary index that only GIT_INDEX_FILE points at). Commands
+that work on another repository pass ``isolate=True`` so that those variables are stripped.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from commit_polish.errors import GitError
+
+# git's candidates for core.commentChar=auto, in its order.
+_AUTO_COMMENT_CHARS = "#;@!$%^&|:"
+SCISSORS_TEXT = "------------------------ >8 ------------------------"
+
+
+def _env(isolate: bool) -> dict[str, str]:
+    env = dict(os.environ)
+    if isolate:
+        for key in list(env):
+            if key.startswith("GIT_"):
+                del env[key]
+    # Never let git open a pager or prompt from inside a hook.
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env["GIT_PAGER"] = "cat"
+    return env
+
+
+def run(
+    args: Sequence[str],
+    *,
+    cwd: Path | str | None = None,
+    isolate: bool = False,
+    check: bool = True,
+    input_bytes: bytes | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``git ARGS`` and return the completed process (stdout/stderr as bytes)."""
+    try:
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            env=_env(isolate),
+            input=input_bytes,
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed or not on PATH") from exc
+    if check and proc.returncode != 0:
+        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        first = detail[0] if detail else f"exit code {proc.returncode}"
+        raise GitError(f"git {' '.join(args[:2])} failed: {first}")
+    return proc
+
+
+def text(args: Sequence[str], *, cwd: Path | str | None = None, isolate: bool = False) -> str:
+    """Run git and return stdout decoded leniently, without the trailing newline."""
+    out = run(args, cwd=cwd, isolate=isolate).stdout
+    return out.decode("utf-8", "replace").rstrip("\n")
+
+
+def git_dir(cwd: Path | str | None = None) -> Path:
+    return Path(text(["rev-parse", "--absolute-git-dir"], cwd=cwd))
+
+
+def git_path(name: str, cwd: Path | str | None = None) -> Path:
+    """``git rev-parse --git-path NAME``: honours core.hooksPath, worktrees and GIT_DIR."""
+    out = text(["rev-parse", "--git-path", name], cwd=cwd)
+    path = Path(out)
+    if not path.is_absolute():
+        base = Path(cwd) if cwd is not None else Path.cwd()
+        path = base / path
+    return path
+
+
+def hooks_dir(cwd: Path | str | None = None) -> Path:
+    return git_path("hooks", cwd)
+
+
+def is_repository(cwd: Path | str | None = None) -> bool:
+    return run(["rev-parse", "--git-dir"], cwd=cwd, check=False).returncode == 0
+
+
+def toplevel(cwd: Path | str | None = None) -> Path | None:
+    proc = run(["rev-parse", "--show-toplevel"], cwd=cwd, check=False)
+    if proc.returncode != 0:
+        return None
+    return Path(proc.stdout.decode("utf-8", "replace").strip())
+
+
+def operation_in_progress(cwd: Path | str | None = None) -> str | None:
+    """Name the rebase / cherry-pick / revert / merge in progress, if any."""
+    gdir = git_dir(cwd)
+    markers = {
+        "rebase-merge": "rebase",
+        "rebase-apply": "rebase",
+        "CHERRY_PICK_HEAD": "cherry-pick",
+        "REVERT_HEAD": "revert",
+        "MERGE_HEAD": "merge",
+    }
+    for marker, name in markers.items():
+        if (gdir / marker).exists():
+            return name
+    return None
+
+
+def has_staged_changes(cwd: Path | str | None = None) -> bool:
+    proc = run(["diff", "--cached", "--quiet", "--no-ext-diff"], cwd=cwd, check=False)
+    if proc.returncode not in (0, 1):
+        raise GitError("git diff --cached failed: " + proc.stderr.decode("utf-8", "replace"))
+    return proc.returncode == 1
+
+
+def staged_diff(cwd: Path | str | None = None, *, context: int = 3) -> bytes:
+    return run(
+        ["diff", "--cached", "--no-color", "--no-ext-diff", "-M", f"-U{context}"], cwd=cwd
+    ).stdout
+
+
+def staged_numstat(cwd: Path | str | None = None) -> bytes:
+    return run(["diff", "--cached", "--no-color", "--no-ext-diff", "-M", "--numstat", "-z"],
+               cwd=cwd).stdout
+
+
+def branch(cwd: Path | str | None = None) -> str:
+    proc = run(["symbolic-ref", "--short", "-q", "HEAD"], cwd=cwd, check=False)
+    return proc.stdout.decode("utf-8", "replace").strip()
+
+
+def recent_subjects(count: int, cwd: Path | str | None = None) -> list[str]:
+    proc = run(["log", f"-n{count}", "--no-merges", "--format=%s"], cwd=cwd, check=False)
+    if proc.returncode != 0:  # unborn branch: no history yet
+        return []
+    return [s for s in proc.stdout.decode("utf-8", "replace").splitlines() if s.strip()]
+
+
+def config_value(key: str, cwd: Path | str | None = None) -> str | None:
+    proc = run(["config", "--get", key], cwd=cwd, check=False)
+    if proc.returncode != 0:
+        return None
+    return proc.stdout.decode("utf-8", "replace").rstrip("\n")
+
+
+def comment_string(message: str = "", cwd: Path | str | None = None) -> str:
+    """The comment prefix git uses: core.commentString, then core.commentChar, default '#'.
+
+    For ``auto`` git picks the first candidate that starts no line of the message; in
+    prepare-commit-msg the file already holds git's comments, so we look for the candidate
+    that starts git's own comment lines instead.
+    """
+    value = config_value("core.commentString", cwd) or config_value("core.commentChar", cwd)
+    if not value:
+        return "#"
+    if value != "auto":
+        return value
+    starts = {line[:1] for line in message.splitlines() if line}
+    for char in _AUTO_COMMENT_CHARS:
+        if any(line.startswith(char + " ") for line in message.splitlines()):
+            return char
+    for char in _AUTO_COMMENT_CHARS:
+        if char not in starts:
+            return char
+    return "#"
+
+
+def write_tree(cwd: Path | str | None = None) -> str:
+    return text(["write-tree"], cwd=cwd)
+
+
+# --- used by the installer (issue 3) -----------------------------------------------------
+
+
+def global_config_value(key: str) -> str | None:
+    """``git config --global --get KEY`` (None when unset)."""
+    proc = run(["config", "--global", "--get", key], check=False)
+    if proc.returncode != 0:
+        return None
+    return proc.stdout.decode("utf-8", "replace").rstrip("\n")
+
+
+def set_global_config(key: str, value: str) -> None:
+    run(["config", "--global", key, value])
+
+
+def unset_global_config(key: str) -> None:
+    run(["config", "--global", "--unset", key], check=False)

@@ -1,0 +1,238 @@
+"""Pure functions over commit message text, and the one atomic writer.
+
+Message files are handled as ``str`` decoded with ``surrogateescape`` so that bytes that are
+not UTF-8 survive a round trip untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+from commit_polish.errors import LLMError
+
+ENCODING = "utf-8"
+ERRORS = "surrogateescape"
+SCISSORS = "------------------------ >8 ------------------------"
+BODY_WIDTH = 72
+
+
+def decode(data: bytes) -> str:
+    return data.decode(ENCODING, ERRORS)
+
+
+def encode(text: str) -> bytes:
+    return text.encode(ENCODING, ERRORS)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same directory and ``os.replace``.
+
+    The file's permission bits are kept when it already exists, so a reader never sees a
+    half-written file and a failed write leaves the old content as it was.
+    """
+    path = Path(path)
+    try:
+        mode: int | None = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = None
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A message file split the way git will read it."""
+
+    text_lines: list[str]  # lines above the scissors that are not comments
+    comment_lines: list[str]  # comment lines above the scissors, in order
+    tail: str  # the scissors line and everything below it, verbatim ("" if none)
+
+
+def is_comment(line: str, comment: str) -> bool:
+    return line.startswith(comment)
+
+
+def scissors_line(comment: str) -> str:
+    return f"{comment} {SCISSORS}"
+
+
+def split_scissors(text: str, comment: str) -> tuple[str, str]:
+    """(head, tail): tail starts at git's scissors line and is never changed by us."""
+    marker = scissors_line(comment)
+    start = 0
+    for line in text.splitlines(keepends=True):
+        if line.rstrip("\r\n") == marker:
+            return text[:start], text[start:]
+        start += len(line)
+    return text, ""
+
+
+def parse(text: str, comment: str) -> Parsed:
+    head, tail = split_scissors(text, comment)
+    lines = head.splitlines()
+    return Parsed(
+        text_lines=[line for line in lines if not is_comment(line, comment)],
+        comment_lines=[line for line in lines if is_comment(line, comment)],
+        tail=tail,
+    )
+
+
+def user_text(text: str, comment: str) -> str:
+    """What git would keep of the message: non-comment lines above the scissors, trimmed."""
+    return "\n".join(parse(text, comment).text_lines).strip()
+
+
+def as_comments(text: str, comment: str) -> list[str]:
+    return [f"{comment} {line}".rstrip() if line else comment for line in text.splitlines()]
+
+
+def compose(message: str, original: str, comment: str, *, keep_old: str | None = None) -> str:
+    """The new file: our message, then git's comment lines, then the scissors part.
+
+    ``keep_old``, when given, is shown as comment lines (only used when git's own comment
+    block is present, i.e. an editor will open and strip them).
+    """
+    parsed = parse(original, comment)
+    out = [message.rstrip("\n"), ""]
+    if keep_old is not None and parsed.comment_lines:
+        out += [f"{comment} Previous message:", *as_comments(keep_old, comment), comment]
+    out += parsed.comment_lines
+    body = "\n".join(out).rstrip("\n") + "\n"
+    if parsed.tail:
+        body += parsed.tail
+    return body
+
+
+# ---------------------------------------------------------------- reply cleaning
+
+_THINK = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.DOTALL | re.IGNORECASE)
+_OPEN_THINK = re.compile(r"<(think|thinking|reasoning)>.*\Z", re.DOTALL | re.IGNORECASE)
+_FENCE = re.compile(r"^\s*```[\w+-]*\s*$")
+_PREAMBLE = re.compile(
+    r"^\s*(?:sure[!,.]?\s*)?(?:here(?:'s| is| are)\b[^\n]*?|"
+    r"(?:suggested |proposed |generated )?commit message\s*(?:\([^)]*\))?\s*)[:\-]\s*$",
+    re.IGNORECASE,
+)
+_INLINE_LABEL = re.compile(
+    r"^\s*(?:\*\*)?(?:commit message|subject|title|summary)(?:\*\*)?\s*:\s*(?:\*\*)?\s*",
+    re.IGNORECASE,
+)
+_QUOTES = ('"', "'", "`", "\u201c", "\u201d")
+_DIFF_LINE = re.compile(r"^(diff --git |index [0-9a-f]+\.\.|@@ -\d|--- a/|\+\+\+ b/)")
+
+
+def _strip_quotes(text: str) -> str:
+    text = text.strip()
+    for _ in range(3):
+        if len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES:
+            text = text[1:-1].strip()
+        else:
+            break
+    return text
+
+
+def _drop_fences(lines: list[str]) -> list[str]:
+    return [line for line in lines if not _FENCE.match(line)]
+
+
+def looks_like_diff(text: str) -> bool:
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return False
+    return sum(1 for line in lines if _is_diff_line(line)) * 2 >= len(lines)
+
+
+def _is_diff_line(line: str) -> bool:
+    # "- item" is a bullet; "-code" and "+ anything" are diff lines.
+    if _DIFF_LINE.match(line):
+        return True
+    return line.startswith("+") or (line.startswith("-") and line[1:2] not in (" ", ""))
+
+
+def _shorten_subject(subject: str, limit: int) -> str:
+    subject = subject.strip().strip("*").strip()
+    subject = re.sub(r"^#+\s+", "", subject)  # a markdown heading is not a subject
+    subject = subject.rstrip(". ")
+    if len(subject) <= limit:
+        return subject
+    cut = subject[: limit + 1]
+    space = cut.rfind(" ")
+    cut = cut[:space] if space > limit // 2 else subject[:limit]
+    return cut.rstrip(" ,;:-.")
+
+
+def _wrap_body(lines: list[str], width: int) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        if len(line) <= width or not line.strip():
+            out.append(line)
+            continue
+        bullet = re.match(r"^(\s*(?:[-*+]|\d+[.)])\s+)", line)
+        indent = " " * len(bullet.group(1)) if bullet else re.match(r"^\s*", line).group(0)  # type: ignore[union-attr]
+        out += textwrap.wrap(
+            line,
+            width=width,
+            subsequent_indent=indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+    return out
+
+
+def clean_reply(reply: str, *, subject_max: int = 72, comment: str = "#",
+                body: bool = True) -> str:
+    """Turn a model's reply into a commit message, or raise LLMError if there is none.
+
+    Drops reasoning blocks, code fences, wrapping quotes and preambles; keeps the subject
+    within the limit without a trailing period; puts one blank line before the body and
+    wraps the body at 72 columns.
+    """
+    text = _THINK.sub("", reply.replace("\r\n", "\n"))
+    text = _OPEN_THINK.sub("", text)
+    lines = _drop_fences(text.split("\n"))
+    lines = [line.rstrip() for line in lines]
+    while lines and (not lines[0].strip() or _PREAMBLE.match(lines[0])):
+        lines.pop(0)
+    # Lines git would strip as comments would vanish anyway; keep the message honest.
+    lines = [line for line in lines if not line.startswith(comment + " ") and line != comment]
+    text = _strip_quotes("\n".join(lines))
+    if not text:
+        raise LLMError("the model's reply was empty (try again, or a larger model)")
+    if looks_like_diff(text):
+        raise LLMError("the model echoed the diff instead of writing a message "
+                       "(try again, or a larger model)")
+    lines = text.split("\n")
+    subject = _shorten_subject(_INLINE_LABEL.sub("", _strip_quotes(lines[0])), subject_max)
+    if not subject:
+        raise LLMError("the model's reply had no subject line (try again, or a larger model)")
+    rest = lines[1:]
+    while rest and not rest[0].strip():
+        rest.pop(0)
+    # collapse runs of blank lines inside the body
+    body_lines: list[str] = []
+    for line in rest:
+        if not line.strip() and body_lines and not body_lines[-1].strip():
+            continue
+        body_lines.append(line)
+    while body_lines and not body_lines[-1].strip():
+        body_lines.pop()
+    if not body or not body_lines:
+        return subject
+    return subject + "\n\n" + "\n".join(_wrap_body(body_lines, BODY_WIDTH))

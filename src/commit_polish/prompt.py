@@ -1,0 +1,112 @@
+"""Prompt templates and rendering.
+
+The system message holds only fixed instructions derived from the config, and comes first;
+the user message ends with the diff. Keeping the variable part last lets a llama.cpp-family
+server reuse its cache of the fixed prefix from one commit to the next.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from commit_polish.errors import ConfigError
+
+PLACEHOLDERS = {
+    "diff": "the staged changes (bounded by the prompt budget)",
+    "files": "one line per changed file with its +/- counts",
+    "branch": "the current branch name",
+    "recent_commits": "subjects of the last commits on this branch",
+    "draft": "the message the user wrote (-m / -F), when polishing it",
+    "omitted": "a note on how many hunks did not fit the budget",
+}
+
+DEFAULT_TEMPLATE = """\
+Branch: {branch}
+Recent commit subjects:
+{recent_commits}
+
+{draft}Changed files:
+{files}
+
+Diff:
+{diff}
+{omitted}"""
+
+TYPES = "feat, fix, docs, style, refactor, perf, test, build, ci, chore, revert"
+
+
+@dataclass(frozen=True)
+class Options:
+    style: str = "conventional"
+    gitmoji: bool = False
+    language: str = "English"
+    subject_max_length: int = 72
+    body: bool = True
+
+
+def system_prompt(opts: Options) -> str:
+    rules = [
+        "You write git commit messages. Reply with the commit message only: no preamble, "
+        "no quotes, no code fences, no explanation, no review of the code.",
+        f"Line 1 is the subject: imperative mood, at most {opts.subject_max_length} "
+        "characters, no trailing period.",
+    ]
+    if opts.style == "conventional":
+        rules.append(
+            f"The subject follows Conventional Commits: type(scope): description, where type "
+            f"is one of {TYPES}; the scope is optional."
+        )
+    else:
+        rules.append("The subject is a plain sentence starting with a capital letter.")
+    if opts.gitmoji:
+        rules.append("Start the subject with the one gitmoji that fits the change.")
+    if opts.body:
+        rules.append(
+            "If the change needs explaining, add a blank line and a short body that says "
+            "why, wrapped at 72 columns. Otherwise write the subject only."
+        )
+    else:
+        rules.append("Write the subject line only, no body.")
+    rules.append(f"Write in {opts.language}. Describe only changes that appear in the diff.")
+    return "\n".join(f"- {rule}" for rule in rules)
+
+
+def load_template(path: str) -> tuple[str, str]:
+    """(template text, where) for a configured template path, or the built-in one."""
+    if not path:
+        return DEFAULT_TEMPLATE, "built-in template"
+    file = Path(path).expanduser()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError(f"template {file}: cannot read: {reason}") from exc
+    check_template(text, str(file))
+    return text, str(file)
+
+
+def check_template(text: str, where: str) -> None:
+    try:
+        fields = [name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name]
+    except ValueError as exc:
+        raise ConfigError(f"template {where}: {exc} (write literal braces as {{{{ }}}})") from exc
+    for name in fields:
+        if name not in PLACEHOLDERS:
+            known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+            raise ConfigError(f"template {where}: unknown placeholder {{{name}}} (known: {known})")
+
+
+def render(template: str, values: dict[str, Any]) -> str:
+    return template.format_map({key: values.get(key, "") for key in PLACEHOLDERS})
+
+
+def build_messages(
+    *, template: str, opts: Options, values: dict[str, Any]
+) -> list[dict[str, str]]:
+    return [
+        {"role": "system", "content": system_prompt(opts)},
+        {"role": "user", "content": render(template, values)},
+    ]

@@ -1,0 +1,165 @@
+"""Fixtures shared by every test.
+
+No test reads or writes the real home directory: the autouse ``isolated_home`` fixture points
+commit-polish's paths, HOME, the XDG directories and git's global config at a temp dir.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # for ``import dev.realserver``
+    sys.path.insert(0, str(ROOT))
+
+_KEEP_GIT_ENV = ()  # every GIT_* variable of the outer process is dropped
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory,
+                  monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path_factory.mktemp("home")
+    for name in list(os.environ):
+        if name.startswith(("GIT_", "COMMIT_POLISH_", "PRE_COMMIT_")):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("COMMIT_POLISH_HOME", str(home / "commit-polish"))
+    for var, sub in (("XDG_CONFIG_HOME", ".config"), ("XDG_DATA_HOME", ".local/share"),
+                     ("XDG_CACHE_HOME", ".cache"), ("XDG_STATE_HOME", ".local/state")):
+        monkeypatch.setenv(var, str(home / sub))
+    gitconfig = home / ".gitconfig"
+    gitconfig.write_text(
+        "[user]\n\tname = Test User\n\temail = test@example.com\n"
+        "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n"
+    )
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    # git must never wait for an editor in a test.
+    monkeypatch.setenv("GIT_EDITOR", "true")
+    return home
+
+
+def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True,
+                          check=check)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A real repository with one commit, nothing staged."""
+    path = tmp_path / "repo"
+    path.mkdir()
+    git(path, "init", "-q")
+    (path / "README.md").write_text("# demo\n")
+    git(path, "add", "README.md")
+    git(path, "commit", "-q", "-m", "Initial commit")
+    return path
+
+
+@pytest.fixture
+def listening_port() -> Iterator[int]:
+    """A loopback port that accepts TCP connections and never answers.
+
+    The hook checks that something listens before importing litellm; pytest-httpx then
+    answers the HTTP request itself.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        yield sock.getsockname()[1]
+
+
+@pytest.fixture
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+class FakeLLMServer:
+    """An OpenAI-compatible stand-in on a loopback port, for tests where git runs the hook in
+    a child process (pytest-httpx only reaches this process). Records every request body."""
+
+    def __init__(self) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[dict[str, object]] = []
+        self.reply = "feat: add greeting module"
+        self.status = 200
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self._send(200, {"status": "ok"} if self.path == "/health"
+                           else {"data": [{"id": "fake-model"}]})
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                server.requests.append(body)
+                if server.status != 200:
+                    self._send(server.status, {"error": {"message": "boom"}})
+                    return
+                self._send(200, completion(server.reply))
+
+            def _send(self, status: int, payload: dict[str, object]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.api_base = f"http://127.0.0.1:{self.port}/v1"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def completion(content: str, *, prompt_tokens: int = 120) -> dict[str, object]:
+    """An OpenAI chat.completion body as llama.cpp's server returns it."""
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": 1700000000,
+        "model": "gemma-3-1b-it",
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": content}}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 12,
+                  "total_tokens": prompt_tokens + 12},
+    }
+
+
+@pytest.fixture
+def fake_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
+    server = FakeLLMServer()
+    monkeypatch.setenv("COMMIT_POLISH_API_BASE", server.api_base)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def hooked_repo(repo: Path) -> Path:
+    """``repo`` with commit-polish installed as its prepare-commit-msg hook."""
+    from commit_polish import githook
+
+    githook.install_hook(repo)
+    return repo
