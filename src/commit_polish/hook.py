@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from commit_polish import config as config_mod
 from commit_polish import git, message
@@ -191,7 +190,7 @@ def main_hook(msg_file: Path, source: str | None, sha: str | None) -> int:
     environ = dict(os.environ)
     try:
         run_hook(msg_file, source, sha, environ)
-        return _finish(0)
+        return 0
     except KeyboardInterrupt:
         problem = "interrupted; message left as git wrote it"
     except CommitPolishError as exc:
@@ -201,19 +200,20 @@ def main_hook(msg_file: Path, source: str | None, sha: str | None) -> int:
                    "it (please report this; COMMIT_POLISH_SKIP=1 turns the hook off)")
     if _strict(environ):
         sys.stderr.write(f"commit-polish: {problem} (strict mode: commit aborted)\n")
-        return _finish(1)
+        return 1
     sys.stderr.write(f"commit-polish: {problem}\n")
-    return _finish(0)
+    return 0
 
 
-def _finish(code: int) -> int:
-    # A request abandoned at the time budget may still be running in a daemon thread;
-    # leave at once instead of letting interpreter shutdown wait on it.
-    if threading.active_count() > 1:
+def exit_process(code: int) -> NoReturn:
+    """End the hook process. A request abandoned at the time budget may still be running in
+    a daemon thread; leave at once rather than let interpreter shutdown wait on it."""
+    llm = sys.modules.get("commit_polish.llm")
+    if llm is not None and llm.abandoned():
         sys.stderr.flush()
         sys.stdout.flush()
         os._exit(code)
-    return code
+    sys.exit(code)
 
 
 def generate_for_stdout() -> str:

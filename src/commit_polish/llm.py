@@ -9,6 +9,7 @@ server drips bytes slowly enough to defeat per-read timeouts.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import sys
 import threading
@@ -67,27 +68,45 @@ def _import_litellm() -> Any:
     return litellm
 
 
+def _detail(exc: BaseException) -> str:
+    """The useful part of a LiteLLM error text, which repeats class and provider names."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else type(exc).__name__
+    text = re.sub(r"^(?:litellm\.\w+:\s*)?(?:\w+Error:\s*)?(?:\w+Exception\s*-\s*)?", "", text)
+    return text[:160]
+
+
 def _translate(exc: BaseException, req: Request) -> LLMError:
     name = type(exc).__name__
-    text = str(exc).strip().splitlines()
-    detail = text[0][:200] if text else name
+    detail = _detail(exc)
     if "Timeout" in name:
         return LLMError(f"the server at {req.api_base} did not answer within "
                         f"{req.timeout:.0f}s (raise ai.timeout, or use a smaller model)")
-    if "Connection" in name:
+    if "Connection" in name or detail.startswith("Connection error"):
         return LLMError(f"no server at {req.api_base} (start it with: commit-polish serve)")
     if "NotFound" in name:
         return LLMError(f"the server at {req.api_base} does not know model {req.model!r} "
                         "(check ai.model with: commit-polish config)")
-    if "Authentication" in name:
-        return LLMError(f"the server at {req.api_base} refused the request: {detail}")
-    return LLMError(f"the model request failed ({name}): {detail}")
+    status = getattr(exc, "status_code", None)
+    where = f"the server at {req.api_base}"
+    if status:
+        return LLMError(f"{where} answered HTTP {status}: {detail} (see the server's log)")
+    return LLMError(f"the request to {where} failed: {detail}")
+
+
+def _api_key(req: Request) -> str | None:
+    # An OpenAI-compatible local server (llama-server, LLaMA Box, vLLM) accepts any key, but
+    # the openai client refuses to send a request without one.
+    if req.model.startswith("openai/") and req.api_base and not os.environ.get("OPENAI_API_KEY"):
+        return "sk-no-key-required"
+    return None
 
 
 def _call(req: Request) -> Reply:
     litellm = _import_litellm()
     started = time.monotonic()
     response = litellm.completion(
+        api_key=_api_key(req),
         model=req.model,
         messages=req.messages,
         api_base=req.api_base or None,
@@ -132,6 +151,7 @@ def complete(req: Request, *, status: Status | None = None) -> Reply:
         if status is not None:
             status(time.monotonic() - started)
     if thread.is_alive():
+        _abandoned.append(thread)
         raise LLMError(f"the server at {req.api_base} did not answer within "
                        f"{req.timeout:.0f}s (raise ai.timeout, or use a smaller model)")
     if "error" in outcome:
@@ -141,6 +161,14 @@ def complete(req: Request, *, status: Status | None = None) -> Reply:
         raise _translate(exc, req) from exc
     reply: Reply = outcome["reply"]
     return reply
+
+
+_abandoned: list[threading.Thread] = []
+
+
+def abandoned() -> bool:
+    """Whether a request given up at the time budget is still running."""
+    return any(thread.is_alive() for thread in _abandoned)
 
 
 def litellm_loaded() -> bool:

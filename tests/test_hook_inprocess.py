@@ -1,0 +1,259 @@
+"""The hook in this process, under real LiteLLM with pytest-httpx answering for the server.
+
+Each failure is injected underneath LiteLLM; the message file must stay byte-identical, the
+hook must return 0 with exactly one stderr line, and strict mode must return 1 instead.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import completion, git
+from pytest_httpx import HTTPXMock
+
+from commit_polish import llm
+from commit_polish.hook import main_hook
+
+GIT_FILE = (
+    b"\n# Please enter the commit message for your changes. Lines starting\n"
+    b"# with '#' will be ignored, and an empty message aborts the commit.\n#\n"
+    b"# On branch main\n# Changes to be committed:\n#\tnew file:   greet.py\n#\n"
+)
+
+
+@pytest.fixture
+def staged(repo: Path, monkeypatch: pytest.MonkeyPatch, listening_port: int) -> Path:
+    (repo / "greet.py").write_text("def greet():\n    return 'hi'\n")
+    git(repo, "add", "greet.py")
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("COMMIT_POLISH_API_BASE", f"http://127.0.0.1:{listening_port}/v1")
+    msg = repo / ".git" / "COMMIT_EDITMSG"
+    msg.write_bytes(GIT_FILE)
+    return msg
+
+
+def url(port: int) -> str:
+    return f"http://127.0.0.1:{port}/v1/chat/completions"
+
+
+def stderr_lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    return capsys.readouterr().err.splitlines()
+
+
+def test_request_json_exact(
+    staged: Path, httpx_mock: HTTPXMock, listening_port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    httpx_mock.add_response(url=url(listening_port), json=completion("feat: add greet"))
+    assert main_hook(staged, None, None) == 0
+    request = httpx_mock.get_requests()[0]
+    body = json.loads(request.content)
+    assert request.url == url(listening_port)
+    assert set(body) == {"model", "messages", "max_tokens", "temperature"}
+    assert body["model"] == "gemma-3-1b-it"
+    assert body["max_tokens"] == 300
+    assert body["temperature"] == 0.2
+    assert [m["role"] for m in body["messages"]] == ["system", "user"]
+    assert body["messages"][1]["content"] == (
+        "Branch: main\nRecent commit subjects:\nInitial commit\n\n"
+        "Changed files:\nadded greet.py +2 -0\n\nDiff:\n"
+        "diff --git a/greet.py b/greet.py\n"
+        "@@ -0,0 +1,2 @@\n+def greet():\n+    return 'hi'\n"
+    )
+    assert staged.read_bytes() == b"feat: add greet\n" + GIT_FILE
+    assert stderr_lines(capsys) == []
+
+
+def test_config_values_reach_the_request(
+    staged: Path, httpx_mock: HTTPXMock, listening_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COMMIT_POLISH_MODEL", "openai/qwen2.5")
+    monkeypatch.setenv("COMMIT_POLISH_MAX_TOKENS", "64")
+    monkeypatch.setenv("COMMIT_POLISH_TEMPERATURE", "0")
+    httpx_mock.add_response(url=url(listening_port), json=completion("fix: y"))
+    assert main_hook(staged, None, None) == 0
+    body = json.loads(httpx_mock.get_requests()[0].content)
+    assert (body["model"], body["max_tokens"], body["temperature"]) == ("qwen2.5", 64, 0.0)
+
+
+FAULTS = {
+    "connection refused": (
+        lambda m, port: m.add_exception(httpx.ConnectError("refused"), url=url(port)),
+        "commit-polish: no server at http://127.0.0.1:{port}/v1 "
+        "(start it with: commit-polish serve)",
+    ),
+    "read timeout": (
+        lambda m, port: m.add_exception(httpx.ReadTimeout("slow"), url=url(port)),
+        "commit-polish: the server at http://127.0.0.1:{port}/v1 did not answer within 60s "
+        "(raise ai.timeout, or use a smaller model)",
+    ),
+    "http 500": (
+        lambda m, port: m.add_response(status_code=500, json={"error": {"message": "x"}},
+                                       url=url(port)),
+        None,
+    ),
+    "http 404 model": (
+        lambda m, port: m.add_response(status_code=404, json={"error": {"message": "nope"}},
+                                       url=url(port)),
+        "commit-polish: the server at http://127.0.0.1:{port}/v1 does not know model "
+        "'llamafile/gemma-3-1b-it' (check ai.model with: commit-polish config)",
+    ),
+    "invalid json": (
+        lambda m, port: m.add_response(content=b"<html>oops", url=url(port)),
+        None,
+    ),
+    "empty choices": (
+        lambda m, port: m.add_response(json={**completion("x"), "choices": []}, url=url(port)),
+        None,
+    ),
+    "think only": (
+        lambda m, port: m.add_response(json=completion("<think>hmm, a commit</think>"),
+                                       url=url(port)),
+        "commit-polish: the model's reply was empty (try again, or a larger model)",
+    ),
+    "diff echo": (
+        lambda m, port: m.add_response(
+            json=completion("diff --git a/greet.py b/greet.py\n+def greet():\n+    return 1"),
+            url=url(port)),
+        "commit-polish: the model echoed the diff instead of writing a message "
+        "(try again, or a larger model)",
+    ),
+}
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["fail-open", "strict"])
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_fault_leaves_file_untouched(
+    staged: Path, httpx_mock: HTTPXMock, listening_port: int, fault: str, strict: bool,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if strict:
+        monkeypatch.setenv("COMMIT_POLISH_STRICT", "true")
+    inject, expected = FAULTS[fault]
+    inject(httpx_mock, listening_port)
+    assert main_hook(staged, None, None) == (1 if strict else 0)
+    assert staged.read_bytes() == GIT_FILE
+    lines = stderr_lines(capsys)
+    assert len(lines) == 1
+    assert lines[0].startswith("commit-polish: ")
+    suffix = " (strict mode: commit aborted)" if strict else ""
+    if expected is not None:
+        assert lines[0] == expected.format(port=listening_port) + suffix
+    assert lines[0].endswith(suffix)
+
+
+def test_server_not_listening_is_fast_and_does_not_import_litellm(
+    staged: Path, closed_port: int, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("COMMIT_POLISH_API_BASE", f"http://127.0.0.1:{closed_port}/v1")
+    called: list[object] = []
+    monkeypatch.setattr(llm, "_import_litellm", lambda: called.append(1))
+    started = time.monotonic()
+    assert main_hook(staged, None, None) == 0
+    elapsed = time.monotonic() - started
+    assert called == []
+    assert staged.read_bytes() == GIT_FILE
+    assert stderr_lines(capsys) == [
+        f"commit-polish: no server at http://127.0.0.1:{closed_port}/v1 "
+        "(start it with: commit-polish serve)"
+    ]
+    assert elapsed < 5  # generous: the point is "no import, no request", not a benchmark
+
+
+def test_total_time_budget_holds_when_reply_never_comes(
+    staged: Path, httpx_mock: HTTPXMock, listening_port: int, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("COMMIT_POLISH_TIMEOUT", "1")
+    release = __import__("threading").Event()
+
+    def hang(request: httpx.Request) -> httpx.Response:
+        release.wait(30)
+        return httpx.Response(200, json=completion("late: too late"))
+
+    httpx_mock.add_callback(hang, url=url(listening_port), is_optional=True)
+    try:
+        assert main_hook(staged, None, None) == 0
+    finally:
+        release.set()
+    assert staged.read_bytes() == GIT_FILE
+    assert stderr_lines(capsys) == [
+        f"commit-polish: the server at http://127.0.0.1:{listening_port}/v1 did not answer "
+        "within 1s (raise ai.timeout, or use a smaller model)"
+    ]
+
+
+def test_ctrl_c_fails_open(
+    staged: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(llm, "complete", interrupted)
+    assert main_hook(staged, None, None) == 0
+    assert staged.read_bytes() == GIT_FILE
+    assert stderr_lines(capsys) == [
+        "commit-polish: interrupted; message left as git wrote it"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("[ai]\nmodel = 3\n", "ai.model must be a str, got 3"),
+        ("[ai\n", "invalid TOML"),
+        ("[hook]\non_amend = 'always'\n", "hook.on_amend must be one of keep, regenerate"),
+    ],
+    ids=["wrong type", "bad toml", "bad choice"],
+)
+def test_bad_config_fails_open_naming_file_and_key(
+    staged: Path, content: str, expected: str, capsys: pytest.CaptureFixture[str],
+    isolated_home: Path,
+) -> None:
+    cfg = isolated_home / "commit-polish" / "config" / "config.toml"
+    cfg.parent.mkdir(parents=True)
+    cfg.write_text(content)
+    assert main_hook(staged, None, None) == 0
+    assert staged.read_bytes() == GIT_FILE
+    [line] = stderr_lines(capsys)
+    assert line.startswith(f"commit-polish: {cfg}: ")
+    assert expected in line
+
+
+def test_unknown_template_placeholder_fails_open(
+    staged: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    template = tmp_path / "t.txt"
+    template.write_text("Diff: {diff}\nTicket: {ticket}\n")
+    monkeypatch.setenv("COMMIT_POLISH_TEMPLATE", str(template))
+    assert main_hook(staged, None, None) == 0
+    assert staged.read_bytes() == GIT_FILE
+    [line] = stderr_lines(capsys)
+    assert line.startswith(f"commit-polish: template {template}: unknown placeholder {{ticket}}")
+
+
+def test_pre_commit_framework_variables(
+    staged: Path, monkeypatch: pytest.MonkeyPatch, httpx_mock: HTTPXMock
+) -> None:
+    monkeypatch.setenv("PRE_COMMIT_COMMIT_MSG_SOURCE", "message")
+    staged.write_bytes(b"my words\n")
+    assert main_hook(staged, None, None) == 0
+    assert staged.read_bytes() == b"my words\n"
+    assert httpx_mock.get_requests() == []
+
+
+@pytest.mark.parametrize("source", ["merge", "squash", "commit", "message"])
+def test_skip_sources_do_not_import_litellm(
+    staged: Path, source: str, httpx_mock: HTTPXMock
+) -> None:
+    import sys
+
+    sys.modules.pop("litellm", None)
+    assert main_hook(staged, source, "HEAD" if source == "commit" else None) == 0
+    assert staged.read_bytes() == GIT_FILE
+    assert "litellm" not in sys.modules
