@@ -1,0 +1,74 @@
+"""``commit-polish generate`` and ``hook`` through click, plus the home-directory guard."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import completion, git
+from pytest_httpx import HTTPXMock
+
+from commit_polish import paths
+from commit_polish.cli import cli
+
+
+@pytest.fixture
+def in_repo(repo: Path, monkeypatch: pytest.MonkeyPatch, listening_port: int) -> Path:
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("COMMIT_POLISH_API_BASE", f"http://127.0.0.1:{listening_port}/v1")
+    return repo
+
+
+def test_generate_prints_cleaned_message(in_repo: Path, httpx_mock: HTTPXMock) -> None:
+    (in_repo / "a.py").write_text("x = 1\n")
+    git(in_repo, "add", "a.py")
+    httpx_mock.add_response(json=completion("```\nfeat: add a module.\n```"))
+    result = CliRunner().invoke(cli, ["generate"])
+    assert result.exit_code == 0
+    assert result.stdout == "feat: add a module\n"
+
+
+def test_generate_with_nothing_staged_fails_with_next_step(in_repo: Path) -> None:
+    result = CliRunner().invoke(cli, ["generate"])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == "commit-polish: nothing staged (stage changes with: git add)\n"
+
+
+def test_generate_server_down_exits_nonzero(
+    in_repo: Path, closed_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COMMIT_POLISH_API_BASE", f"http://127.0.0.1:{closed_port}/v1")
+    (in_repo / "a.py").write_text("x = 1\n")
+    git(in_repo, "add", "a.py")
+    result = CliRunner().invoke(cli, ["generate"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"commit-polish: no server at http://127.0.0.1:{closed_port}/v1 "
+        "(start it with: commit-polish serve)\n"
+    )
+
+
+def test_hook_command_fail_open_exit_code(in_repo: Path, closed_port: int,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COMMIT_POLISH_API_BASE", f"http://127.0.0.1:{closed_port}/v1")
+    (in_repo / "a.py").write_text("x = 1\n")
+    git(in_repo, "add", "a.py")
+    msg = in_repo / ".git" / "COMMIT_EDITMSG"
+    msg.write_bytes(b"\n# comment\n")
+    result = CliRunner().invoke(cli, ["hook", str(msg)])
+    assert result.exit_code == 0
+    assert msg.read_bytes() == b"\n# comment\n"
+
+
+def test_no_path_points_at_the_real_home(isolated_home: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    real_home = Path(os.path.expanduser("~"))
+    assert real_home == isolated_home
+    for fn in (paths.config_dir, paths.data_dir, paths.cache_dir, paths.state_dir):
+        assert fn().is_relative_to(isolated_home)
+    monkeypatch.delenv("COMMIT_POLISH_HOME")  # platformdirs itself follows the XDG variables
+    for fn in (paths.config_dir, paths.data_dir, paths.cache_dir, paths.state_dir):
+        assert fn().is_relative_to(isolated_home)
