@@ -19,9 +19,6 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # for ``import dev.realserver``
     sys.path.insert(0, str(ROOT))
 
-_KEEP_GIT_ENV = ()  # every GIT_* variable of the outer process is dropped
-
-
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory,
                   monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -41,6 +38,8 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory,
     )
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    # Outside-a-repository tests must not find a repository above the temp dirs.
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path_factory.getbasetemp()))
     # git must never wait for an editor in a test.
     monkeypatch.setenv("GIT_EDITOR", "true")
     return home

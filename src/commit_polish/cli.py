@@ -35,9 +35,9 @@ def cli() -> None:
 @click.argument("sha", required=False, default=None)
 def hook(msg_file: Path, source: str | None, sha: str | None) -> None:
     """git's prepare-commit-msg entry point. Never blocks a commit unless strict = true."""
-    from commit_polish.hook import main_hook
+    from commit_polish.hook import exit_process, main_hook
 
-    sys.exit(main_hook(msg_file, source, sha))
+    exit_process(main_hook(msg_file, source, sha))
 
 
 @cli.command()
@@ -68,6 +68,141 @@ def show_config() -> None:
 
 
 # --- install / uninstall / serve / stop / status (issue 3) --------------------------------
+
+RESUME_HINT = "interrupted; run the same command again to resume"
+
+
+@cli.command()
+@click.option("--model", "model", metavar="NAME|PATH.gguf|URL",
+              help="Catalog model (default gemma-3-1b; also gemma-3-4b, gemma-3-270m), a local "
+                   ".gguf file, or an https URL together with --sha256.")
+@click.option("--sha256", metavar="HEX", help="Expected sha256 of --model.")
+@click.option("--runtime", type=click.Path(dir_okay=False, path_type=Path),
+              help="Use this llama.cpp-compatible server binary (e.g. llama-server) instead of "
+                   "downloading llamafile.")
+@click.option("--runtime-sha256", metavar="HEX", help="Override the pinned llamafile sha256.")
+@click.option("--mirror", metavar="URL|DIR",
+              help="Fetch the catalog files, by the same names, from this URL or directory.")
+@click.option("--port", type=click.IntRange(1, 65535), help="Server port (default 8080).")
+@click.option("--global", "global_hook", is_flag=True,
+              help="Install the hook for all repositories (git config --global core.hooksPath).")
+@click.option("--no-hook", is_flag=True, help="Do not install the git hook.")
+@click.option("--serve", is_flag=True, help="Start the server in the background at the end.")
+def install(
+    model: str | None, sha256: str | None, runtime: Path | None, runtime_sha256: str | None,
+    mirror: str | None, port: int | None, global_hook: bool, no_hook: bool, serve: bool,
+) -> None:
+    """Download the runtime and a model, write the config and install the git hook."""
+    from commit_polish import install as installer
+
+    opts = installer.Options(
+        model=model, sha256=sha256, runtime=runtime, runtime_sha256=runtime_sha256,
+        mirror=mirror, port=port, global_hook=global_hook, no_hook=no_hook, serve=serve,
+    )
+    try:
+        installer.install(opts, say=click.echo)
+    except CommitPolishError as exc:
+        fail(exc)
+    except KeyboardInterrupt:
+        click.echo(f"\ncommit-polish: {RESUME_HINT}", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+
+
+@cli.command()
+@click.option("--global", "global_hook", is_flag=True, help="Also remove the global hook.")
+@click.option("--purge", is_flag=True,
+              help="Also stop the server and delete the downloaded runtime and models.")
+def uninstall(global_hook: bool, purge: bool) -> None:
+    """Remove the hook from this repository (restoring any hook it chained)."""
+    from commit_polish import install as installer
+
+    try:
+        removed = installer.uninstall(global_hook=global_hook, purge=purge)
+    except CommitPolishError as exc:
+        fail(exc)
+    if removed.hook is not None:
+        click.echo(f"hook removed: {removed.hook}")
+    if removed.global_hook:
+        click.echo("global hook removed")
+    if removed.stopped is not None:
+        click.echo(f"server stopped (pid {removed.stopped.pid})")
+    for directory in removed.purged:
+        click.echo(f"deleted {directory}")
+    for note in removed.notes:
+        click.echo(note)
+    if not (removed.hook or removed.global_hook or removed.stopped or removed.purged
+            or removed.notes):
+        click.echo("nothing of commit-polish's to remove here")
+
+
+@cli.command()
+@click.option("--port", type=click.IntRange(1, 65535),
+              help="Listen on this port (saved in the config, with a matching api_base).")
+@click.option("--detach", is_flag=True,
+              help="Run in the background (stop with: commit-polish stop).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=180.0, show_default=True,
+              help="Seconds to wait for the model to load.")
+def serve(port: int | None, detach: bool, timeout: float) -> None:
+    """Start the local model server on 127.0.0.1."""
+    from commit_polish import server
+
+    def say(text: str) -> None:
+        click.echo(text, err=True)
+
+    def ready(info: server.Running) -> None:
+        click.echo(f"server ready at {server.api_base(info.port)}")
+        if not detach:
+            click.echo("press Ctrl-C to stop it", err=True)
+
+    try:
+        opts = server.options_from_config(port=port, detach=detach, timeout=timeout)
+        if not detach:
+            sys.exit(server.serve_foreground(opts, say=say, ready=ready))
+        info = server.start(opts, say=say)
+    except CommitPolishError as exc:
+        fail(exc)
+    except KeyboardInterrupt:
+        click.echo("\ncommit-polish: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    ready(info)
+    click.echo(f"pid {info.pid}, log {info.log}; stop it with: commit-polish stop")
+
+
+@cli.command()
+def stop() -> None:
+    """Stop the server that 'commit-polish serve --detach' started."""
+    from commit_polish import server
+
+    try:
+        info = server.stop()
+    except CommitPolishError as exc:
+        fail(exc)
+    if info is None:
+        click.echo("no server started by commit-polish is running")
+    else:
+        click.echo(f"server stopped (pid {info.pid}, port {info.port})")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(as_json: bool) -> None:
+    """Check config, runtime, model, server and hook; print the fix for anything missing."""
+    import json
+
+    from commit_polish import status as doctor
+
+    try:
+        checks = doctor.collect()
+    except CommitPolishError as exc:
+        fail(exc)
+    if as_json:
+        click.echo(json.dumps(doctor.as_json(checks), indent=2))
+    else:
+        click.echo(doctor.render(checks))
+    sys.exit(0 if doctor.all_ok(checks) else EXIT_ERROR)
+
+
+cli.add_command(status, "doctor")
 
 
 def main() -> None:

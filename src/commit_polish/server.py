@@ -1,0 +1,472 @@
+"""Start, stop and query the local model server (llamafile or llama.cpp's llama-server).
+
+The server is always bound to 127.0.0.1. A taken port is an error (llamafile 0.9.3 would
+otherwise drift silently to port+1 and the hook would talk to whatever owns the port). A
+detached server leaves ``server.json`` (pid, port, command line) and ``server.log`` in the
+state directory; ``stop`` only signals a pid whose command line still names our model, so a
+recycled pid is never killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from commit_polish import paths
+from commit_polish.errors import ServerError
+
+HOST = "127.0.0.1"
+CONTEXT_SIZE = 8192  # llamafile's default (512) is too small for a diff prompt
+DEFAULT_TIMEOUT = 180.0
+POLL = 0.25
+STOP_GRACE = 10.0
+LLAMAFILE = "llamafile"
+LLAMA_SERVER = "llama-server"
+# Early-exit output that means the kernel handed the APE binary to WINE / binfmt_misc.
+_APE_FAILURES = ("run-detectors", "wine", "binfmt", "exec format error", "cannot execute")
+
+Say = Callable[[str], None]
+# Keeps detached Popen objects alive so their __del__ does not warn "still running".
+_DETACHED: list[subprocess.Popen[bytes]] = []
+
+
+def api_base(port: int) -> str:
+    return f"http://{HOST}:{port}/v1"
+
+
+def pid_file() -> Path:
+    return paths.state_dir() / "server.json"
+
+
+def log_file() -> Path:
+    return paths.state_dir() / "server.log"
+
+
+# ------------------------------------------------------------------------- command line
+
+
+def _version_output(runtime: Path) -> str:
+    try:
+        proc = subprocess.run(
+            [str(runtime), "--version"], capture_output=True, timeout=20, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return (proc.stdout + proc.stderr).decode("utf-8", "replace")
+
+
+def detect_kind(runtime: Path) -> tuple[str, tuple[int, ...]]:
+    """("llamafile" | "llama-server", version) from the file name, else from ``--version``."""
+    name = runtime.name.lower()
+    if LLAMAFILE in name:
+        kind = LLAMAFILE
+    elif "llama-server" in name or "llama_server" in name:
+        return LLAMA_SERVER, ()
+    else:
+        kind = LLAMAFILE if LLAMAFILE in _version_output(runtime).lower() else LLAMA_SERVER
+    if kind == LLAMAFILE:
+        return kind, _llamafile_version(runtime)
+    return kind, ()
+
+
+def _llamafile_version(runtime: Path) -> tuple[int, ...]:
+    # Our own download needs no probe; a user's llamafile may be 0.10+, which dropped flags.
+    if runtime.name.startswith("llamafile-0.9.3"):
+        return (0, 9, 3)
+    for word in _version_output(runtime).replace("v", " ").split():
+        parts = word.split(".")
+        if len(parts) >= 2 and all(p.isdigit() for p in parts):
+            return tuple(int(p) for p in parts)
+    return (0, 9, 3)
+
+
+def command(
+    runtime: Path, model: Path, port: int, *, kind: str, version: tuple[int, ...] = (),
+    alias: str | None = None,
+) -> list[str]:
+    """The server command line for this runtime, bound to 127.0.0.1:PORT."""
+    args = [str(runtime)]
+    if kind == LLAMAFILE:
+        args.append("--server")
+        if version < (0, 10):  # 0.10 removed --nobrowser and exits when given it
+            args.append("--nobrowser")
+    args += ["-m", str(model), "--host", HOST, "--port", str(port), "-c", str(CONTEXT_SIZE)]
+    if alias:
+        args += ["-a", alias]
+    return args
+
+
+def sh_fallback(args: list[str]) -> list[str]:
+    """Run an APE binary as the shell script it also is, bypassing binfmt_misc / WINE."""
+    return ["sh", *args]
+
+
+# ------------------------------------------------------------------------------- probes
+
+
+def port_in_use(port: int, host: str = HOST) -> bool:
+    """Whether something already listens on host:port (what llamafile would drift away from)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        if os.name != "nt":
+            # Still fails for a live listener, but not for TIME_WAIT leftovers of a stop.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def health(base: str, *, timeout: float = 2.0) -> str:
+    """"ok", "loading", "down" (nothing answers) or "other" (answers, but not as a server)."""
+    import httpx
+
+    root = base.rstrip("/").removesuffix("/v1")
+    try:
+        response = httpx.get(root + "/health", timeout=timeout)
+    except httpx.HTTPError:
+        return "down"
+    if response.status_code == 200:
+        return "ok"
+    if response.status_code == 503:
+        return "loading"
+    if response.status_code == 404:  # servers without /health: ask for the model list
+        return "ok" if served_models(base, timeout=timeout) is not None else "other"
+    return "other"
+
+
+def served_models(base: str, *, timeout: float = 2.0) -> list[str] | None:
+    """The model ids from ``/v1/models``, or None when nothing usable answers."""
+    import httpx
+
+    try:
+        response = httpx.get(base.rstrip("/") + "/models", timeout=timeout)
+        data = response.json() if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        return None
+    return [str(item.get("id")) for item in data["data"] if isinstance(item, dict)]
+
+
+# ----------------------------------------------------------------------------- pid file
+
+
+@dataclass(frozen=True)
+class Running:
+    pid: int
+    port: int
+    runtime: str
+    model: str
+    log: str
+    command: list[str]
+
+
+def read_pid_file() -> Running | None:
+    try:
+        data = json.loads(pid_file().read_text(encoding="utf-8"))
+        return Running(**data)
+    except (FileNotFoundError, ValueError, TypeError):
+        return None
+
+
+def _write_pid_file(info: Running) -> None:
+    from commit_polish.message import write_atomic
+
+    pid_file().parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(pid_file(), json.dumps(asdict(info), indent=2).encode("utf-8"))
+
+
+def _reap(pid: int) -> None:
+    # When we are the parent (tests, serve in the foreground) a dead child stays a zombie
+    # that still "exists" for kill(pid, 0) until it is waited for.
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def _cmdline(pid: int) -> str | None:
+    """The process's command line, or None when no such (live) process exists."""
+    _reap(pid)
+    proc = Path(f"/proc/{pid}/cmdline")
+    if proc.parent.parent.joinpath("self").exists():
+        try:
+            raw = proc.read_bytes()
+        except OSError:
+            return None
+        return raw.replace(b"\0", b" ").decode("utf-8", "replace") or None
+    try:
+        out = subprocess.run(
+            ["ps", "-o", "command=", "-p", str(pid)], capture_output=True, check=False
+        )
+    except OSError:
+        return None
+    return out.stdout.decode("utf-8", "replace").strip() or None
+
+
+def is_ours(info: Running) -> bool:
+    """The pid is alive and still runs our model (not a recycled pid)."""
+    line = _cmdline(info.pid)
+    return line is not None and info.model in line
+
+
+def running() -> Running | None:
+    """The server we started, if it is still running (a stale pid file is removed)."""
+    info = read_pid_file()
+    if info is None:
+        return None
+    if is_ours(info):
+        return info
+    pid_file().unlink(missing_ok=True)
+    return None
+
+
+# ------------------------------------------------------------------------------ start
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    runtime: Path
+    model: Path
+    port: int
+    alias: str | None = None
+    detach: bool = False
+    timeout: float = DEFAULT_TIMEOUT
+
+
+def _check_files(opts: ServeOptions) -> None:
+    if not opts.runtime.is_file():
+        raise ServerError(f"runtime {opts.runtime} is missing; run: commit-polish install")
+    if not os.access(opts.runtime, os.X_OK) and os.name != "nt":
+        raise ServerError(
+            f"runtime {opts.runtime} is not executable; run: chmod 755 {opts.runtime}"
+        )
+    if not opts.model.is_file():
+        raise ServerError(f"model {opts.model} is missing; run: commit-polish install")
+
+
+def _check_port(port: int) -> None:
+    mine = running()
+    if mine is not None and mine.port == port:
+        raise ServerError(
+            f"commit-polish's server is already running at {api_base(port)} (pid {mine.pid}); "
+            "stop it with: commit-polish stop"
+        )
+    if port_in_use(port):
+        raise ServerError(
+            f"port {port} on {HOST} is already in use by another program; pick a free one "
+            f"with: commit-polish serve --port {port + 1}"
+        )
+
+
+def _spawn(args: list[str], *, detach: bool, log: Path) -> subprocess.Popen[bytes]:
+    kwargs: dict[str, Any] = {"stdin": subprocess.DEVNULL}
+    if detach:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        handle = log.open("ab")
+        kwargs.update(stdout=handle, stderr=subprocess.STDOUT)
+        if os.name == "nt":
+            kwargs["creationflags"] = (
+                subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS  # type: ignore[attr-defined]
+            )
+        else:
+            kwargs["start_new_session"] = True  # survives the terminal; stop signals the group
+        try:
+            return subprocess.Popen(args, **kwargs)
+        finally:
+            handle.close()
+    # In the foreground the server's log goes to stderr: stdout carries only our URL line.
+    return subprocess.Popen(args, stdout=2, **kwargs)
+
+
+def _log_tail(log: Path, lines: int = 5) -> str:
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
+    return " | ".join(line.strip() for line in text.splitlines()[-lines:] if line.strip())
+
+
+def _looks_like_ape_failure(log: Path) -> bool:
+    tail = _log_tail(log, 20).lower()
+    return any(marker in tail for marker in _APE_FAILURES)
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], port: int, timeout: float, log: Path) -> str:
+    """Poll /health until ready; "exited" if the process died first."""
+    deadline = time.monotonic() + timeout
+    base = api_base(port)
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return "exited"
+        if health(base, timeout=2.0) == "ok":
+            return "ok"
+        time.sleep(POLL)
+    return "timeout"
+
+
+def _terminate(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    _signal_group(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(STOP_GRACE)
+    except subprocess.TimeoutExpired:
+        _signal_group(proc.pid, signal.SIGKILL if os.name != "nt" else signal.SIGTERM)
+        proc.wait(STOP_GRACE)
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if os.name != "nt":
+            try:
+                os.killpg(pid, sig)
+                return
+            except (ProcessLookupError, PermissionError):
+                pass
+        os.kill(pid, sig)
+
+
+def _launch(opts: ServeOptions, kind: str, version: tuple[int, ...], say: Say) -> tuple[
+    subprocess.Popen[bytes], list[str]
+]:
+    """Start the runtime; for llamafile on Linux retry once through ``sh`` if the APE failed."""
+    log = log_file()
+    args = command(opts.runtime, opts.model, opts.port, kind=kind, version=version,
+                   alias=opts.alias)
+    ape = kind == LLAMAFILE and sys.platform.startswith("linux")
+    try:
+        proc = _spawn(args, detach=opts.detach, log=log)
+    except OSError as exc:
+        if not ape and exc.errno != errno.ENOEXEC:
+            raise ServerError(f"cannot start {opts.runtime}: {exc.strerror}") from exc
+        say(f"{opts.runtime.name} could not be executed directly; running it through sh")
+        args = sh_fallback(args)
+        return _spawn(args, detach=opts.detach, log=log), args
+    if ape:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            code = proc.wait(2.0)
+            if code != 0 and (not opts.detach or _looks_like_ape_failure(log)):
+                say(f"{opts.runtime.name} exited at once (binfmt_misc/WINE?); running it "
+                    "through sh")
+                args = sh_fallback(args)
+                proc = _spawn(args, detach=opts.detach, log=log)
+    return proc, args
+
+
+def _start(opts: ServeOptions, say: Say) -> tuple[Running, subprocess.Popen[bytes]]:
+    _check_files(opts)
+    _check_port(opts.port)
+    kind, version = detect_kind(opts.runtime)
+    proc, args = _launch(opts, kind, version, say)
+    say(f"starting {kind} on {api_base(opts.port)} (loading {opts.model.name}) ...")
+    try:
+        state = _wait_ready(proc, opts.port, opts.timeout, log_file())
+    except BaseException:  # Ctrl-C while the model loads: leave nothing behind
+        _terminate(proc)
+        raise
+    if state != "ok":
+        _terminate(proc)
+        where = f" (log: {log_file()}: {_log_tail(log_file())})" if opts.detach else ""
+        if state == "exited":
+            raise ServerError(
+                f"{opts.runtime.name} exited with code {proc.returncode} before it was "
+                f"ready{where}"
+            )
+        raise ServerError(
+            f"{opts.runtime.name} was not ready after {opts.timeout:.0f}s; try a longer "
+            f"--timeout{where}"
+        )
+    info = Running(
+        pid=proc.pid, port=opts.port, runtime=str(opts.runtime), model=str(opts.model),
+        log=str(log_file()) if opts.detach else "", command=args,
+    )
+    return info, proc
+
+
+def start(opts: ServeOptions, *, say: Say) -> Running:
+    """Start the server detached and wait until ``/health`` is ok. Raises ServerError."""
+    opts = replace(opts, detach=True)
+    info, proc = _start(opts, say)
+    _write_pid_file(info)
+    _DETACHED.append(proc)
+    return info
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def serve_foreground(opts: ServeOptions, *, say: Say, ready: Callable[[Running], None]) -> int:
+    """Run the server until it exits or Ctrl-C / SIGTERM; returns the exit code to use."""
+    opts = replace(opts, detach=False)
+    proc: subprocess.Popen[bytes] | None = None
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        info, proc = _start(opts, say)
+        ready(info)
+        return proc.wait()
+    except KeyboardInterrupt:
+        if proc is not None:
+            _terminate(proc)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# ------------------------------------------------------------------------------- stop
+
+
+def stop(*, timeout: float = STOP_GRACE) -> Running | None:
+    """Stop the server ``serve --detach`` started. None when none is running."""
+    info = running()
+    if info is None:
+        return None
+    _signal_group(info.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not is_ours(info):
+            break
+        time.sleep(0.1)
+    else:
+        _signal_group(info.pid, signal.SIGKILL if os.name != "nt" else signal.SIGTERM)
+        time.sleep(0.2)
+        if is_ours(info):
+            raise ServerError(f"server pid {info.pid} did not stop; kill it by hand")
+    pid_file().unlink(missing_ok=True)
+    return info
+
+
+# ----------------------------------------------------------------------- from the config
+
+
+def options_from_config(
+    *, port: int | None = None, detach: bool = False, timeout: float = DEFAULT_TIMEOUT
+) -> ServeOptions:
+    """ServeOptions from the user's config; a new ``port`` is saved with a matching api_base."""
+    from commit_polish import config
+
+    cfg = config.load(None)
+    if not cfg["path"] or not cfg["model_path"]:
+        raise ServerError("no runtime or model is configured; run: commit-polish install")
+    if port is not None and (port != cfg["port"] or cfg["api_base"] != api_base(port)):
+        # The hook reads api_base: keep it pointing where the server will listen.
+        config.write_user_config({"port": port, "api_base": api_base(port)})
+    chosen = port if port is not None else int(cfg["port"])
+    alias = str(cfg["model"]).split("/", 1)[-1] or None
+    return ServeOptions(
+        runtime=Path(str(cfg["path"])), model=Path(str(cfg["model_path"])), port=chosen,
+        alias=alias, detach=detach, timeout=timeout,
+    )

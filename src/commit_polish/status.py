@@ -1,0 +1,159 @@
+"""``commit-polish status`` (alias ``doctor``): what is in place, and the command that fixes
+whatever is not.
+
+Fast on purpose: files count as verified through the ``.sha256`` sidecar written when they
+were checked (no re-hash of gigabytes), and the server probes time out after two seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from commit_polish import config, git, githook, paths, server
+from commit_polish.errors import ConfigError
+
+INSTALL = "commit-polish install"
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool | None  # None: does not apply here (e.g. no repository)
+    detail: str
+    fix: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _sidecar_hash(path: Path) -> str | None:
+    """The hash recorded when ``path`` was verified, if the record is still current."""
+    from commit_polish.download import is_verified, sidecar
+
+    try:
+        recorded = sidecar(path).read_text(encoding="utf-8").split()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return None
+    if recorded and is_verified(path, recorded[0]):
+        return recorded[0]
+    return None
+
+
+def _config_check(repo: Path | None) -> tuple[Check, config.Config]:
+    user = paths.config_file()
+    files = [f"{user} ({'user' if user.exists() else 'user, not created yet'})"]
+    if repo is not None and (repo / config.REPO_FILE).exists():
+        files.append(f"{repo / config.REPO_FILE} (repository)")
+    env = sorted(k for k in os.environ if k.startswith(config.ENV_PREFIX)
+                 and k[len(config.ENV_PREFIX):] not in config.ENV_RESERVED)
+    if env:
+        files.append("environment: " + ", ".join(env))
+    try:
+        cfg = config.load(repo)
+    except ConfigError as exc:
+        return Check("config", False, str(exc), "fix the file or variable named above"), \
+            config.defaults()
+    return Check("config", True, "; ".join(files), data={"files": files}), cfg
+
+
+def _file_check(name: str, value: str, own_dir: Path, fix: str) -> Check:
+    if not value:
+        return Check(name, False, "not configured", fix)
+    path = Path(value)
+    if not path.is_file():
+        return Check(name, False, f"{path} is missing", fix, {"path": value})
+    if name == "runtime" and os.name != "nt" and not os.access(path, os.X_OK):
+        return Check(name, False, f"{path} is not executable", f"chmod 755 {path}",
+                     {"path": value})
+    digest = _sidecar_hash(path)
+    data = {"path": value, "verified": digest is not None, "sha256": digest}
+    if digest is not None:
+        return Check(name, True, f"{path} (verified)", data=data)
+    if path.parent == own_dir:  # our download, but the record is gone or stale
+        return Check(name, False, f"{path} is not verified", fix, data)
+    return Check(name, True, f"{path} (your own file, not verified by commit-polish)",
+                 data=data)
+
+
+def _server_check(cfg: config.Config) -> Check:
+    base = str(cfg["api_base"])
+    mine = server.running()
+    data: dict[str, Any] = {"api_base": base, "pid": mine.pid if mine else None}
+    state = server.health(base)
+    data["health"] = state
+    if state == "ok":
+        models = server.served_models(base) or []
+        data["models"] = models
+        who = f", started by commit-polish (pid {mine.pid})" if mine else ""
+        served = ", ".join(models) if models else "unknown model"
+        return Check("server", True, f"reachable at {base}, serving {served}{who}", data=data)
+    if state == "loading":
+        return Check("server", False, f"{base} is still loading the model",
+                     "wait a few seconds, then: commit-polish status", data)
+    if state == "other":
+        port = int(cfg["port"])
+        return Check("server", False, f"something that is not a model server answers at {base}",
+                     f"commit-polish serve --detach --port {port + 1}", data)
+    return Check("server", False, f"nothing answers at {base}", "commit-polish serve --detach",
+                 data)
+
+
+def _hook_python(hook: Path) -> str | None:
+    for line in hook.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith("py="):
+            words = shlex.split(line[3:])
+            return words[0] if words else None
+    return None
+
+
+def _hook_check(cwd: Path | None) -> Check:
+    state = githook.hook_state(cwd)
+    if state is None:
+        return Check("hook", None, "not inside a git repository",
+                     data={"repository": False})
+    data: dict[str, Any] = {"path": str(state.path), "installed": state.installed,
+                            "chained": str(state.chained) if state.chained else None}
+    if state.installed:
+        python = _hook_python(state.path)
+        if python and not Path(python).exists():
+            return Check("hook", False, f"{state.path} runs {python}, which is gone",
+                         INSTALL, data)
+        chained = f", runs {state.chained.name} first" if state.chained else ""
+        return Check("hook", True, f"{state.path}{chained}", data=data)
+    if state.foreign:
+        return Check("hook", False, f"{state.path} is another tool's hook, not commit-polish's",
+                     f"{INSTALL}  (keeps that hook and runs it first)", data)
+    return Check("hook", False, f"not installed in this repository ({state.path})",
+                 INSTALL, data)
+
+
+def collect(cwd: Path | None = None) -> list[Check]:
+    repo = git.toplevel(cwd)
+    config_check, cfg = _config_check(repo)
+    return [
+        config_check,
+        _file_check("runtime", str(cfg["path"]), paths.runtime_dir(), INSTALL),
+        _file_check("model", str(cfg["model_path"]), paths.models_dir(), INSTALL),
+        _server_check(cfg),
+        _hook_check(cwd),
+    ]
+
+
+def all_ok(checks: list[Check]) -> bool:
+    return all(check.ok is not False for check in checks)
+
+
+def render(checks: list[Check]) -> str:
+    lines = []
+    for check in checks:
+        mark = {True: "ok", False: "MISSING", None: "-"}[check.ok]
+        lines.append(f"{mark:<8}{check.name:<9}{check.detail}")
+        if check.ok is False and check.fix:
+            lines.append(f"{'':<17}fix: {check.fix}")
+    return "\n".join(lines)
+
+
+def as_json(checks: list[Check]) -> dict[str, Any]:
+    return {"ok": all_ok(checks), "checks": [asdict(check) for check in checks]}
