@@ -257,3 +257,47 @@ def test_skip_sources_do_not_import_litellm(
     assert main_hook(staged, source, "HEAD" if source == "commit" else None) == 0
     assert staged.read_bytes() == GIT_FILE
     assert "litellm" not in sys.modules
+
+
+class _Tty:
+    """stderr as a terminal, recording what is written."""
+
+    def __init__(self) -> None:
+        self.written: list[str] = []
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.written.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_live_status_on_a_terminal_is_erased(
+    staged: Path, httpx_mock: HTTPXMock, listening_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        time.sleep(0.5)
+        return httpx.Response(200, json=completion("feat: add greet"))
+
+    httpx_mock.add_callback(slow, url=url(listening_port))
+    tty = _Tty()
+    monkeypatch.setattr(sys, "stderr", tty)
+    assert main_hook(staged, None, None) == 0
+    out = "".join(tty.written)
+    assert out.startswith("\rcommit-polish: gemma-3-1b-it is writing a message… 0s")
+    assert out.endswith("\r\033[K")
+    assert staged.read_bytes().startswith(b"feat: add greet\n")
+
+
+def test_no_status_when_stderr_is_not_a_terminal(
+    staged: Path, httpx_mock: HTTPXMock, listening_port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    httpx_mock.add_response(url=url(listening_port), json=completion("feat: add greet"))
+    assert main_hook(staged, None, None) == 0
+    assert capsys.readouterr().err == ""
