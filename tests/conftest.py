@@ -19,17 +19,23 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # for ``import dev.realserver``
     sys.path.insert(0, str(ROOT))
 
+
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory,
-                  monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     home = tmp_path_factory.mktemp("home")
     for name in list(os.environ):
         if name.startswith(("GIT_", "COMMIT_POLISH_", "PRE_COMMIT_")):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("COMMIT_POLISH_HOME", str(home / "commit-polish"))
-    for var, sub in (("XDG_CONFIG_HOME", ".config"), ("XDG_DATA_HOME", ".local/share"),
-                     ("XDG_CACHE_HOME", ".cache"), ("XDG_STATE_HOME", ".local/state")):
+    for var, sub in (
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_DATA_HOME", ".local/share"),
+        ("XDG_CACHE_HOME", ".cache"),
+        ("XDG_STATE_HOME", ".local/state"),
+    ):
         monkeypatch.setenv(var, str(home / sub))
     gitconfig = home / ".gitconfig"
     gitconfig.write_text(
@@ -46,8 +52,7 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory,
 
 
 def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True,
-                          check=check)
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=check)
 
 
 @pytest.fixture
@@ -102,8 +107,12 @@ class FakeLLMServer:
                 pass
 
             def do_GET(self) -> None:
-                self._send(200, {"status": "ok"} if self.path == "/health"
-                           else {"data": [{"id": "fake-model"}]})
+                self._send(
+                    200,
+                    {"status": "ok"}
+                    if self.path == "/health"
+                    else {"data": [{"id": "fake-model"}]},
+                )
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
@@ -140,10 +149,18 @@ def completion(content: str, *, prompt_tokens: int = 120) -> dict[str, object]:
         "object": "chat.completion",
         "created": 1700000000,
         "model": "gemma-3-1b-it",
-        "choices": [{"index": 0, "finish_reason": "stop",
-                     "message": {"role": "assistant", "content": content}}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 12,
-                  "total_tokens": prompt_tokens + 12},
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": content},
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": 12,
+            "total_tokens": prompt_tokens + 12,
+        },
     }
 
 

@@ -51,8 +51,9 @@ def test_generate_server_down_exits_nonzero(
     )
 
 
-def test_hook_command_fail_open_exit_code(in_repo: Path, closed_port: int,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hook_command_fail_open_exit_code(
+    in_repo: Path, closed_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("COMMIT_POLISH_API_BASE", f"http://127.0.0.1:{closed_port}/v1")
     (in_repo / "a.py").write_text("x = 1\n")
     git(in_repo, "add", "a.py")
@@ -63,8 +64,9 @@ def test_hook_command_fail_open_exit_code(in_repo: Path, closed_port: int,
     assert msg.read_bytes() == b"\n# comment\n"
 
 
-def test_no_path_points_at_the_real_home(isolated_home: Path,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_path_points_at_the_real_home(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real_home = Path(os.path.expanduser("~"))
     assert real_home == isolated_home
     for fn in (paths.config_dir, paths.data_dir, paths.cache_dir, paths.state_dir):

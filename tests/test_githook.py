@@ -205,9 +205,7 @@ def test_global_install_sets_hooks_path(repo: Path, calls: Path) -> None:
 
     expected_dir = githook.global_hooks_dir()
     assert result == githook.GlobalResult(expected_dir / "prepare-commit-msg", configured=True)
-    assert git("config", "--global", "core.hooksPath", cwd=repo).stdout.strip() == str(
-        expected_dir
-    )
+    assert git("config", "--global", "core.hooksPath", cwd=repo).stdout.strip() == str(expected_dir)
     assert commit(repo).returncode == 0
     assert "ours -m commit_polish hook" in calls.read_text()
 
@@ -229,6 +227,7 @@ def test_global_install_uses_the_users_hooks_path(tmp_path: Path) -> None:
     )
     assert githook.uninstall_global() is True
     assert (theirs / "prepare-commit-msg").read_text() == "#!/bin/sh\necho mine\n"
-    out = subprocess.run(["git", "config", "--global", "core.hooksPath"], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        ["git", "config", "--global", "core.hooksPath"], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == str(theirs)  # the user's setting stays

@@ -33,8 +33,9 @@ def editor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return captured
 
 
-def stage(repo: Path, name: str = "greet.py", text: str = "def greet():\n    return 'hi'\n"
-          ) -> None:
+def stage(
+    repo: Path, name: str = "greet.py", text: str = "def greet():\n    return 'hi'\n"
+) -> None:
     (repo / name).write_text(text)
     git(repo, "add", name)
 
@@ -90,8 +91,13 @@ def test_message_from_user_is_kept(
     hooked_repo: Path, fake_server: FakeLLMServer, args: list[str]
 ) -> None:
     stage(hooked_repo)
-    result = subprocess.run(["git", "commit", *args], cwd=hooked_repo, input="my own words\n",
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["git", "commit", *args],
+        cwd=hooked_repo,
+        input="my own words\n",
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     assert last_message(hooked_repo) == "my own words"
     assert fake_server.requests == []
@@ -196,8 +202,9 @@ def test_nothing_staged_is_left_alone(hooked_repo: Path, fake_server: FakeLLMSer
     assert fake_server.requests == []
 
 
-def test_skip_variable(hooked_repo: Path, fake_server: FakeLLMServer, editor: Path,
-                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_skip_variable(
+    hooked_repo: Path, fake_server: FakeLLMServer, editor: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("COMMIT_POLISH_SKIP", "1")
     stage(hooked_repo)
     result = commit(hooked_repo)
@@ -229,8 +236,13 @@ def _skip_run_capture(repo: Path, editor: Path, monkeypatch: pytest.MonkeyPatch)
 
 @pytest.mark.parametrize("fault", ["server down", "http 500", "empty reply", "broken config"])
 def test_failures_leave_gits_file_untouched_and_commit_proceeds(
-    hooked_repo: Path, fake_server: FakeLLMServer, editor: Path, fault: str,
-    monkeypatch: pytest.MonkeyPatch, closed_port: int, isolated_home: Path
+    hooked_repo: Path,
+    fake_server: FakeLLMServer,
+    editor: Path,
+    fault: str,
+    monkeypatch: pytest.MonkeyPatch,
+    closed_port: int,
+    isolated_home: Path,
 ) -> None:
     expected = _skip_run_capture(hooked_repo, editor, monkeypatch)
     if fault == "server down":
@@ -250,8 +262,10 @@ def test_failures_leave_gits_file_untouched_and_commit_proceeds(
     lines = hook_lines(result.stderr)
     assert len(lines) == 1, result.stderr
     if fault == "server down":
-        assert lines[0] == (f"commit-polish: no server at http://127.0.0.1:{closed_port}/v1 "
-                            "(start it with: commit-polish serve)")
+        assert lines[0] == (
+            f"commit-polish: no server at http://127.0.0.1:{closed_port}/v1 "
+            "(start it with: commit-polish serve)"
+        )
     if fault == "broken config":
         assert "unknown key ai.modle" in lines[0]
 

@@ -91,13 +91,15 @@ FAULTS = {
         "(raise ai.timeout, or use a smaller model)",
     ),
     "http 500": (
-        lambda m, port: m.add_response(status_code=500, json={"error": {"message": "x"}},
-                                       url=url(port)),
+        lambda m, port: m.add_response(
+            status_code=500, json={"error": {"message": "x"}}, url=url(port)
+        ),
         None,
     ),
     "http 404 model": (
-        lambda m, port: m.add_response(status_code=404, json={"error": {"message": "nope"}},
-                                       url=url(port)),
+        lambda m, port: m.add_response(
+            status_code=404, json={"error": {"message": "nope"}}, url=url(port)
+        ),
         "commit-polish: the server at http://127.0.0.1:{port}/v1 does not know model "
         "'llamafile/gemma-3-1b-it' (check ai.model with: commit-polish config)",
     ),
@@ -110,14 +112,16 @@ FAULTS = {
         None,
     ),
     "think only": (
-        lambda m, port: m.add_response(json=completion("<think>hmm, a commit</think>"),
-                                       url=url(port)),
+        lambda m, port: m.add_response(
+            json=completion("<think>hmm, a commit</think>"), url=url(port)
+        ),
         "commit-polish: the model's reply was empty (try again, or a larger model)",
     ),
     "diff echo": (
         lambda m, port: m.add_response(
             json=completion("diff --git a/greet.py b/greet.py\n+def greet():\n+    return 1"),
-            url=url(port)),
+            url=url(port),
+        ),
         "commit-polish: the model echoed the diff instead of writing a message "
         "(try again, or a larger model)",
     ),
@@ -127,8 +131,13 @@ FAULTS = {
 @pytest.mark.parametrize("strict", [False, True], ids=["fail-open", "strict"])
 @pytest.mark.parametrize("fault", list(FAULTS))
 def test_fault_leaves_file_untouched(
-    staged: Path, httpx_mock: HTTPXMock, listening_port: int, fault: str, strict: bool,
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    staged: Path,
+    httpx_mock: HTTPXMock,
+    listening_port: int,
+    fault: str,
+    strict: bool,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if strict:
         monkeypatch.setenv("COMMIT_POLISH_STRICT", "true")
@@ -146,7 +155,9 @@ def test_fault_leaves_file_untouched(
 
 
 def test_server_not_listening_is_fast_and_does_not_import_litellm(
-    staged: Path, closed_port: int, monkeypatch: pytest.MonkeyPatch,
+    staged: Path,
+    closed_port: int,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("COMMIT_POLISH_API_BASE", f"http://127.0.0.1:{closed_port}/v1")
@@ -165,7 +176,10 @@ def test_server_not_listening_is_fast_and_does_not_import_litellm(
 
 
 def test_total_time_budget_holds_when_reply_never_comes(
-    staged: Path, httpx_mock: HTTPXMock, listening_port: int, monkeypatch: pytest.MonkeyPatch,
+    staged: Path,
+    httpx_mock: HTTPXMock,
+    listening_port: int,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("COMMIT_POLISH_TIMEOUT", "1")
@@ -196,22 +210,23 @@ def test_ctrl_c_fails_open(
     monkeypatch.setattr(llm, "complete", interrupted)
     assert main_hook(staged, None, None) == 0
     assert staged.read_bytes() == GIT_FILE
-    assert stderr_lines(capsys) == [
-        "commit-polish: interrupted; message left as git wrote it"
-    ]
+    assert stderr_lines(capsys) == ["commit-polish: interrupted; message left as git wrote it"]
 
 
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ("[ai]\nmodel = 3\n", "ai.model must be a str, got 3"),
+        ("[ai]\nmodel = 3\n", "ai.model must be a string, got 3"),
         ("[ai\n", "invalid TOML"),
         ("[hook]\non_amend = 'always'\n", "hook.on_amend must be one of keep, regenerate"),
     ],
     ids=["wrong type", "bad toml", "bad choice"],
 )
 def test_bad_config_fails_open_naming_file_and_key(
-    staged: Path, content: str, expected: str, capsys: pytest.CaptureFixture[str],
+    staged: Path,
+    content: str,
+    expected: str,
+    capsys: pytest.CaptureFixture[str],
     isolated_home: Path,
 ) -> None:
     cfg = isolated_home / "commit-polish" / "config" / "config.toml"
@@ -225,7 +240,9 @@ def test_bad_config_fails_open_naming_file_and_key(
 
 
 def test_unknown_template_placeholder_fails_open(
-    staged: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    staged: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     template = tmp_path / "t.txt"
@@ -301,3 +318,15 @@ def test_no_status_when_stderr_is_not_a_terminal(
     httpx_mock.add_response(url=url(listening_port), json=completion("feat: add greet"))
     assert main_hook(staged, None, None) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_polish_with_non_utf8_draft_sends_valid_utf8(
+    staged: Path, httpx_mock: HTTPXMock, listening_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COMMIT_POLISH_ON_MESSAGE", "polish")
+    staged.write_bytes(b"caf\xe9 fix\n")  # Latin-1, as an old editor might write it
+    httpx_mock.add_response(url=url(listening_port), json=completion("fix: cafe menu"))
+    assert main_hook(staged, "message", None) == 0
+    body = json.loads(httpx_mock.get_requests()[0].content)
+    assert "caf\ufffd fix" in body["messages"][1]["content"]
+    assert staged.read_bytes() == b"fix: cafe menu\n"

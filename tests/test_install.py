@@ -27,8 +27,6 @@ DATA = bytes(range(256)) * 4096 + b"tail"  # ~1 MB: several chunks
 SHA = hashlib.sha256(DATA).hexdigest()
 
 
-
-
 @pytest.fixture
 def artifact() -> Artifact:
     return Artifact(name="tiny.gguf", url=URL, sha256=SHA, size=len(DATA))
@@ -78,8 +76,9 @@ class Broken(httpx.SyncByteStream):
 # ------------------------------------------------------------------------------ downloads
 
 
-def test_fresh_download(httpx_mock: HTTPXMock, artifact: Artifact, dest: Path,
-                        sleeps: Sleeps, out: io.StringIO) -> None:
+def test_fresh_download(
+    httpx_mock: HTTPXMock, artifact: Artifact, dest: Path, sleeps: Sleeps, out: io.StringIO
+) -> None:
     httpx_mock.add_response(url=URL, content=DATA)
 
     assert fetch(artifact, dest, sleeps, out) is True
@@ -93,16 +92,19 @@ def test_fresh_download(httpx_mock: HTTPXMock, artifact: Artifact, dest: Path,
     assert request is not None and "Range" not in request.headers
 
 
-def test_resume_after_interrupted_transfer(httpx_mock: HTTPXMock, artifact: Artifact,
-                                           dest: Path, sleeps: Sleeps,
-                                           out: io.StringIO) -> None:
+def test_resume_after_interrupted_transfer(
+    httpx_mock: HTTPXMock, artifact: Artifact, dest: Path, sleeps: Sleeps, out: io.StringIO
+) -> None:
     half = len(DATA) // 2
     httpx_mock.add_response(
-        url=URL, headers={"Content-Length": str(len(DATA))},
+        url=URL,
+        headers={"Content-Length": str(len(DATA))},
         stream=Broken(DATA[:half], httpx.ReadError("connection reset")),
     )
     httpx_mock.add_response(
-        url=URL, status_code=206, content=DATA[half:],
+        url=URL,
+        status_code=206,
+        content=DATA[half:],
         headers={"Content-Range": f"bytes {half}-{len(DATA) - 1}/{len(DATA)}"},
         match_headers={"Range": f"bytes={half}-"},
     )
@@ -116,13 +118,15 @@ def test_resume_after_interrupted_transfer(httpx_mock: HTTPXMock, artifact: Arti
     assert "resumed at 524.3 kB" in out.getvalue()
 
 
-def test_resume_a_part_left_by_an_earlier_run(httpx_mock: HTTPXMock, artifact: Artifact,
-                                              dest: Path, sleeps: Sleeps,
-                                              out: io.StringIO) -> None:
+def test_resume_a_part_left_by_an_earlier_run(
+    httpx_mock: HTTPXMock, artifact: Artifact, dest: Path, sleeps: Sleeps, out: io.StringIO
+) -> None:
     dest.parent.mkdir(parents=True)
     download.part_path(dest).write_bytes(DATA[:1000])
     httpx_mock.add_response(
-        url=URL, status_code=206, content=DATA[1000:],
+        url=URL,
+        status_code=206,
+        content=DATA[1000:],
         headers={"Content-Range": f"bytes 1000-{len(DATA) - 1}/{len(DATA)}"},
         match_headers={"Range": "bytes=1000-"},
     )
@@ -131,9 +135,9 @@ def test_resume_a_part_left_by_an_earlier_run(httpx_mock: HTTPXMock, artifact: A
     assert dest.read_bytes() == DATA
 
 
-def test_server_ignoring_range_restarts_cleanly(httpx_mock: HTTPXMock, artifact: Artifact,
-                                                dest: Path, sleeps: Sleeps,
-                                                out: io.StringIO) -> None:
+def test_server_ignoring_range_restarts_cleanly(
+    httpx_mock: HTTPXMock, artifact: Artifact, dest: Path, sleeps: Sleeps, out: io.StringIO
+) -> None:
     dest.parent.mkdir(parents=True)
     download.part_path(dest).write_bytes(b"garbage!")
     httpx_mock.add_response(url=URL, status_code=200, content=DATA)
@@ -142,8 +146,9 @@ def test_server_ignoring_range_restarts_cleanly(httpx_mock: HTTPXMock, artifact:
     assert dest.read_bytes() == DATA
 
 
-def test_checksum_mismatch(httpx_mock: HTTPXMock, artifact: Artifact, dest: Path,
-                           sleeps: Sleeps, out: io.StringIO) -> None:
+def test_checksum_mismatch(
+    httpx_mock: HTTPXMock, artifact: Artifact, dest: Path, sleeps: Sleeps, out: io.StringIO
+) -> None:
     bad = DATA[:-4] + b"TAIL"
     httpx_mock.add_response(url=URL, content=bad)
 
@@ -159,9 +164,9 @@ def test_checksum_mismatch(httpx_mock: HTTPXMock, artifact: Artifact, dest: Path
     assert not download.part_path(dest).exists()
 
 
-def test_larger_than_expected_stops_early(httpx_mock: HTTPXMock, artifact: Artifact,
-                                          dest: Path, sleeps: Sleeps,
-                                          out: io.StringIO) -> None:
+def test_larger_than_expected_stops_early(
+    httpx_mock: HTTPXMock, artifact: Artifact, dest: Path, sleeps: Sleeps, out: io.StringIO
+) -> None:
     httpx_mock.add_response(url=URL, content=DATA + b"x" * (2 << 20))
     with pytest.raises(ChecksumError, match="larger than the expected"):
         fetch(artifact, dest, sleeps, out)
@@ -169,8 +174,9 @@ def test_larger_than_expected_stops_early(httpx_mock: HTTPXMock, artifact: Artif
     assert not download.part_path(dest).exists()
 
 
-def test_404_is_not_retried(httpx_mock: HTTPXMock, artifact: Artifact, dest: Path,
-                            sleeps: Sleeps, out: io.StringIO) -> None:
+def test_404_is_not_retried(
+    httpx_mock: HTTPXMock, artifact: Artifact, dest: Path, sleeps: Sleeps, out: io.StringIO
+) -> None:
     httpx_mock.add_response(url=URL, status_code=404)
 
     with pytest.raises(DownloadError) as info:
@@ -182,8 +188,9 @@ def test_404_is_not_retried(httpx_mock: HTTPXMock, artifact: Artifact, dest: Pat
     assert_nothing_at(dest)
 
 
-def test_503_then_200(httpx_mock: HTTPXMock, artifact: Artifact, dest: Path,
-                      sleeps: Sleeps, out: io.StringIO) -> None:
+def test_503_then_200(
+    httpx_mock: HTTPXMock, artifact: Artifact, dest: Path, sleeps: Sleeps, out: io.StringIO
+) -> None:
     httpx_mock.add_response(url=URL, status_code=503)
     httpx_mock.add_response(url=URL, status_code=503)
     httpx_mock.add_response(url=URL, content=DATA)
@@ -195,24 +202,27 @@ def test_503_then_200(httpx_mock: HTTPXMock, artifact: Artifact, dest: Path,
     assert f"tiny.gguf: HTTP 503 from {URL}; retrying in 1s\n" in out.getvalue()
 
 
-def test_429_honours_retry_after(httpx_mock: HTTPXMock, artifact: Artifact, dest: Path,
-                                 sleeps: Sleeps, out: io.StringIO) -> None:
+def test_429_honours_retry_after(
+    httpx_mock: HTTPXMock, artifact: Artifact, dest: Path, sleeps: Sleeps, out: io.StringIO
+) -> None:
     httpx_mock.add_response(url=URL, status_code=429, headers={"Retry-After": "7"})
     httpx_mock.add_response(url=URL, content=DATA)
     assert fetch(artifact, dest, sleeps, out) is True
     assert sleeps == [7.0]
 
 
-def test_timeout_is_retried(httpx_mock: HTTPXMock, artifact: Artifact, dest: Path,
-                            sleeps: Sleeps, out: io.StringIO) -> None:
+def test_timeout_is_retried(
+    httpx_mock: HTTPXMock, artifact: Artifact, dest: Path, sleeps: Sleeps, out: io.StringIO
+) -> None:
     httpx_mock.add_exception(httpx.ConnectTimeout("timed out"), url=URL)
     httpx_mock.add_response(url=URL, content=DATA)
     assert fetch(artifact, dest, sleeps, out) is True
     assert sleeps == [1.0]
 
 
-def test_retries_give_up(httpx_mock: HTTPXMock, artifact: Artifact, dest: Path,
-                         sleeps: Sleeps, out: io.StringIO) -> None:
+def test_retries_give_up(
+    httpx_mock: HTTPXMock, artifact: Artifact, dest: Path, sleeps: Sleeps, out: io.StringIO
+) -> None:
     for _ in range(3):
         httpx_mock.add_response(url=URL, status_code=502)
 
@@ -227,11 +237,12 @@ def test_retries_give_up(httpx_mock: HTTPXMock, artifact: Artifact, dest: Path,
     assert_nothing_at(dest)
 
 
-def test_redirect_to_plain_http_is_refused(httpx_mock: HTTPXMock, artifact: Artifact,
-                                           dest: Path, sleeps: Sleeps,
-                                           out: io.StringIO) -> None:
-    httpx_mock.add_response(url=URL, status_code=302,
-                            headers={"Location": "http://cdn.example.org/tiny.gguf"})
+def test_redirect_to_plain_http_is_refused(
+    httpx_mock: HTTPXMock, artifact: Artifact, dest: Path, sleeps: Sleeps, out: io.StringIO
+) -> None:
+    httpx_mock.add_response(
+        url=URL, status_code=302, headers={"Location": "http://cdn.example.org/tiny.gguf"}
+    )
 
     with pytest.raises(DownloadError) as info:
         fetch(artifact, dest, sleeps, out)
@@ -244,23 +255,33 @@ def test_redirect_to_plain_http_is_refused(httpx_mock: HTTPXMock, artifact: Arti
     assert_nothing_at(dest)
 
 
-def test_https_redirect_is_followed_with_range(httpx_mock: HTTPXMock, artifact: Artifact,
-                                               dest: Path, sleeps: Sleeps,
-                                               out: io.StringIO) -> None:
+def test_https_redirect_is_followed_with_range(
+    httpx_mock: HTTPXMock, artifact: Artifact, dest: Path, sleeps: Sleeps, out: io.StringIO
+) -> None:
     dest.parent.mkdir(parents=True)
     download.part_path(dest).write_bytes(DATA[:10])
     cdn = "https://cdn.example.org/blob/abc"
-    httpx_mock.add_response(url=URL, status_code=302, headers={"Location": cdn},
-                            match_headers={"Range": "bytes=10-"})
-    httpx_mock.add_response(url=cdn, status_code=206, content=DATA[10:],
-                            headers={"Content-Range": f"bytes 10-{len(DATA) - 1}/{len(DATA)}"},
-                            match_headers={"Range": "bytes=10-"})
+    httpx_mock.add_response(
+        url=URL, status_code=302, headers={"Location": cdn}, match_headers={"Range": "bytes=10-"}
+    )
+    httpx_mock.add_response(
+        url=cdn,
+        status_code=206,
+        content=DATA[10:],
+        headers={"Content-Range": f"bytes 10-{len(DATA) - 1}/{len(DATA)}"},
+        match_headers={"Range": "bytes=10-"},
+    )
     assert fetch(artifact, dest, sleeps, out) is True
     assert dest.read_bytes() == DATA
 
 
-def test_not_enough_disk(monkeypatch: pytest.MonkeyPatch, artifact: Artifact, dest: Path,
-                         sleeps: Sleeps, out: io.StringIO) -> None:
+def test_not_enough_disk(
+    monkeypatch: pytest.MonkeyPatch,
+    artifact: Artifact,
+    dest: Path,
+    sleeps: Sleeps,
+    out: io.StringIO,
+) -> None:
     def tiny_disk(path: Any) -> Any:
         return shutil._ntuple_diskusage(10**9, 10**9 - 1000, 1000)  # type: ignore[attr-defined]
 
@@ -276,9 +297,9 @@ def test_not_enough_disk(monkeypatch: pytest.MonkeyPatch, artifact: Artifact, de
     assert_nothing_at(dest)
 
 
-def test_already_installed_makes_no_request(httpx_mock: HTTPXMock, artifact: Artifact,
-                                            dest: Path, sleeps: Sleeps,
-                                            out: io.StringIO) -> None:
+def test_already_installed_makes_no_request(
+    httpx_mock: HTTPXMock, artifact: Artifact, dest: Path, sleeps: Sleeps, out: io.StringIO
+) -> None:
     httpx_mock.add_response(url=URL, content=DATA)
     assert fetch(artifact, dest, sleeps, out) is True
     out.truncate(0)
@@ -290,17 +311,18 @@ def test_already_installed_makes_no_request(httpx_mock: HTTPXMock, artifact: Art
     assert out.getvalue() == "tiny.gguf: already present and verified\n"
 
 
-def test_present_file_without_record_is_hashed_once(artifact: Artifact, dest: Path,
-                                                    sleeps: Sleeps, out: io.StringIO) -> None:
+def test_present_file_without_record_is_hashed_once(
+    artifact: Artifact, dest: Path, sleeps: Sleeps, out: io.StringIO
+) -> None:
     dest.parent.mkdir(parents=True)
     dest.write_bytes(DATA)
     assert fetch(artifact, dest, sleeps, out) is False
     assert download.is_verified(dest, SHA)
 
 
-def test_modified_file_is_downloaded_again(httpx_mock: HTTPXMock, artifact: Artifact,
-                                           dest: Path, sleeps: Sleeps,
-                                           out: io.StringIO) -> None:
+def test_modified_file_is_downloaded_again(
+    httpx_mock: HTTPXMock, artifact: Artifact, dest: Path, sleeps: Sleeps, out: io.StringIO
+) -> None:
     dest.parent.mkdir(parents=True)
     dest.write_bytes(b"not the model")
     httpx_mock.add_response(url=URL, content=DATA)
@@ -309,9 +331,9 @@ def test_modified_file_is_downloaded_again(httpx_mock: HTTPXMock, artifact: Arti
     assert "present but its sha256 is wrong; downloading it again" in out.getvalue()
 
 
-def test_ctrl_c_keeps_the_part_for_resume(httpx_mock: HTTPXMock, artifact: Artifact,
-                                          dest: Path, sleeps: Sleeps,
-                                          out: io.StringIO) -> None:
+def test_ctrl_c_keeps_the_part_for_resume(
+    httpx_mock: HTTPXMock, artifact: Artifact, dest: Path, sleeps: Sleeps, out: io.StringIO
+) -> None:
     httpx_mock.add_response(url=URL, stream=Broken(DATA[:5000], KeyboardInterrupt()))
     with pytest.raises(KeyboardInterrupt):
         fetch(artifact, dest, sleeps, out)
@@ -319,21 +341,24 @@ def test_ctrl_c_keeps_the_part_for_resume(httpx_mock: HTTPXMock, artifact: Artif
     assert download.part_path(dest).read_bytes() == DATA[:5000]
 
 
-def test_mirror_loopback_http(httpx_mock: HTTPXMock, artifact: Artifact, dest: Path,
-                              sleeps: Sleeps, out: io.StringIO) -> None:
+def test_mirror_loopback_http(
+    httpx_mock: HTTPXMock, artifact: Artifact, dest: Path, sleeps: Sleeps, out: io.StringIO
+) -> None:
     httpx_mock.add_response(url="http://127.0.0.1:9999/m/tiny.gguf", content=DATA)
     assert fetch(artifact, dest, sleeps, out, mirror="http://127.0.0.1:9999/m/") is True
     assert dest.read_bytes() == DATA
 
 
-def test_mirror_plain_http_elsewhere_is_refused(artifact: Artifact, dest: Path,
-                                                sleeps: Sleeps, out: io.StringIO) -> None:
+def test_mirror_plain_http_elsewhere_is_refused(
+    artifact: Artifact, dest: Path, sleeps: Sleeps, out: io.StringIO
+) -> None:
     with pytest.raises(DownloadError, match="is not https"):
         fetch(artifact, dest, sleeps, out, mirror="http://mirror.example.org/m")
 
 
-def test_mirror_directory(tmp_path: Path, artifact: Artifact, dest: Path, sleeps: Sleeps,
-                          out: io.StringIO) -> None:
+def test_mirror_directory(
+    tmp_path: Path, artifact: Artifact, dest: Path, sleeps: Sleeps, out: io.StringIO
+) -> None:
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     (mirror / "tiny.gguf").write_bytes(DATA)
@@ -357,8 +382,9 @@ def test_progress_bar_on_a_terminal() -> None:
     now[0] = 4.0
     bar.finish()
     text = stream.getvalue()
-    assert ("\rmodel.gguf [############            ]  50% 50.0 MB/100.0 MB 25.0 MB/s ETA 0:02"
-            in text)
+    assert (
+        "\rmodel.gguf [############            ]  50% 50.0 MB/100.0 MB 25.0 MB/s ETA 0:02" in text
+    )
     assert text.endswith("downloaded model.gguf: 50.0 MB in 0:04 (12.5 MB/s)\n")
 
 
@@ -372,13 +398,20 @@ RUNTIME_URL = "https://releases.example.org/llamafile-0.9.3"
 def fake_catalog(monkeypatch: pytest.MonkeyPatch) -> catalog.Model:
     """A catalog with a tiny runtime and model, so install runs end to end offline."""
     model = catalog.Model(
-        key="tiny-1b", artifact=Artifact("tiny.gguf", URL, SHA, len(DATA)),
-        litellm_model="llamafile/tiny-1b-it", summary="test",
+        key="tiny-1b",
+        artifact=Artifact("tiny.gguf", URL, SHA, len(DATA)),
+        litellm_model="llamafile/tiny-1b-it",
+        summary="test",
     )
 
     def runtime(sha256: str | None = None) -> Artifact:
-        return Artifact("llamafile-0.9.3", RUNTIME_URL,
-                        sha256 or hashlib.sha256(RUNTIME).hexdigest(), None, len(RUNTIME))
+        return Artifact(
+            "llamafile-0.9.3",
+            RUNTIME_URL,
+            sha256 or hashlib.sha256(RUNTIME).hexdigest(),
+            None,
+            len(RUNTIME),
+        )
 
     monkeypatch.setattr(catalog, "MODELS", {"tiny-1b": model})
     monkeypatch.setattr(catalog, "DEFAULT_MODEL", "tiny-1b")
@@ -406,8 +439,7 @@ def run(*args: str) -> Any:
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-def test_install_end_to_end(httpx_mock: HTTPXMock, fake_catalog: catalog.Model,
-                            repo: Path) -> None:
+def test_install_end_to_end(httpx_mock: HTTPXMock, fake_catalog: catalog.Model, repo: Path) -> None:
     serve_files(httpx_mock)
 
     result = run("install")
@@ -429,12 +461,17 @@ def test_install_end_to_end(httpx_mock: HTTPXMock, fake_catalog: catalog.Model,
     assert githook.is_ours(hook)
     cfg = config.load(None)
     assert (cfg["path"], cfg["model_path"], cfg["model"], cfg["port"], cfg["api_base"]) == (
-        str(runtime), str(model), "llamafile/tiny-1b-it", 8080, "http://127.0.0.1:8080/v1"
+        str(runtime),
+        str(model),
+        "llamafile/tiny-1b-it",
+        8080,
+        "http://127.0.0.1:8080/v1",
     )
 
 
-def test_install_again_downloads_nothing(httpx_mock: HTTPXMock, fake_catalog: catalog.Model,
-                                         repo: Path) -> None:
+def test_install_again_downloads_nothing(
+    httpx_mock: HTTPXMock, fake_catalog: catalog.Model, repo: Path
+) -> None:
     serve_files(httpx_mock)
     assert run("install").exit_code == 0
 
@@ -446,8 +483,9 @@ def test_install_again_downloads_nothing(httpx_mock: HTTPXMock, fake_catalog: ca
     assert len(httpx_mock.get_requests()) == 2
 
 
-def test_install_keeps_user_keys_and_port(httpx_mock: HTTPXMock, fake_catalog: catalog.Model,
-                                          repo: Path) -> None:
+def test_install_keeps_user_keys_and_port(
+    httpx_mock: HTTPXMock, fake_catalog: catalog.Model, repo: Path
+) -> None:
     paths.config_file().parent.mkdir(parents=True)
     paths.config_file().write_text('[message]\nstyle = "plain"\n[ai]\ntemperature = 0.5\n')
     serve_files(httpx_mock)
@@ -460,8 +498,12 @@ def test_install_keeps_user_keys_and_port(httpx_mock: HTTPXMock, fake_catalog: c
     assert not (repo / ".git" / "hooks" / "prepare-commit-msg").exists()
 
 
-def test_install_outside_a_repository(httpx_mock: HTTPXMock, fake_catalog: catalog.Model,
-                                      tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_install_outside_a_repository(
+    httpx_mock: HTTPXMock,
+    fake_catalog: catalog.Model,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
@@ -490,7 +532,9 @@ def test_install_local_model_and_runtime(tmp_path: Path, repo: Path) -> None:
     assert result.exit_code == 0, result.output
     cfg = config.load(None)
     assert (cfg["path"], cfg["model_path"], cfg["model"]) == (
-        str(runtime), str(model), "llamafile/my model"
+        str(runtime),
+        str(model),
+        "llamafile/my model",
     )
     assert not paths.data_dir().joinpath("models").exists()  # nothing copied or downloaded
     # a second install without flags keeps the user's own files
@@ -506,8 +550,7 @@ def test_install_model_url_needs_sha256(repo: Path) -> None:
     )
 
 
-def test_install_model_url(httpx_mock: HTTPXMock, fake_catalog: catalog.Model,
-                           repo: Path) -> None:
+def test_install_model_url(httpx_mock: HTTPXMock, fake_catalog: catalog.Model, repo: Path) -> None:
     other = "https://example.org/x/other-model.gguf"
     httpx_mock.add_response(url=RUNTIME_URL, content=RUNTIME)
     httpx_mock.add_response(url=other, content=DATA)
@@ -526,19 +569,22 @@ def test_install_unknown_model(repo: Path) -> None:
     )
 
 
-def test_install_checksum_failure_exits_1(httpx_mock: HTTPXMock, fake_catalog: catalog.Model,
-                                          repo: Path) -> None:
+def test_install_checksum_failure_exits_1(
+    httpx_mock: HTTPXMock, fake_catalog: catalog.Model, repo: Path
+) -> None:
     httpx_mock.add_response(url=RUNTIME_URL, content=b"evil")
     result = CliRunner().invoke(cli, ["install"])
     assert result.exit_code == 1
     assert result.stderr.splitlines()[-1].startswith(
-        f"commit-polish: llamafile-0.9.3 from {RUNTIME_URL} has sha256 ")
+        f"commit-polish: llamafile-0.9.3 from {RUNTIME_URL} has sha256 "
+    )
     assert not (paths.runtime_dir() / "llamafile-0.9.3").exists()
     assert not paths.config_file().exists()  # nothing half-configured
 
 
-def test_install_from_mirror_directory(fake_catalog: catalog.Model, repo: Path,
-                                       tmp_path: Path) -> None:
+def test_install_from_mirror_directory(
+    fake_catalog: catalog.Model, repo: Path, tmp_path: Path
+) -> None:
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     (mirror / "llamafile-0.9.3").write_bytes(RUNTIME)
@@ -552,16 +598,22 @@ def test_install_checks_disk_space_before_any_download(
     fake_catalog: catalog.Model, repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(download, "DISK_MARGIN", 0)
-    monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(  # type: ignore[attr-defined]
-        10**9, 10**9 - 100, len(DATA)))  # room for the model alone, not model + runtime
+    monkeypatch.setattr(
+        shutil,
+        "disk_usage",
+        lambda p: shutil._ntuple_diskusage(  # type: ignore[attr-defined]
+            10**9, 10**9 - 100, len(DATA)
+        ),
+    )  # room for the model alone, not model + runtime
     result = CliRunner().invoke(cli, ["install"])
     assert result.exit_code == 1
     assert "not enough disk space" in result.stderr
     assert not paths.runtime_dir().exists()
 
 
-def test_uninstall_and_purge(httpx_mock: HTTPXMock, fake_catalog: catalog.Model,
-                             repo: Path) -> None:
+def test_uninstall_and_purge(
+    httpx_mock: HTTPXMock, fake_catalog: catalog.Model, repo: Path
+) -> None:
     hook = repo / ".git" / "hooks" / "prepare-commit-msg"
     hook.write_text("#!/bin/sh\nexit 0\n")
     serve_files(httpx_mock)
@@ -571,9 +623,7 @@ def test_uninstall_and_purge(httpx_mock: HTTPXMock, fake_catalog: catalog.Model,
 
     assert result.exit_code == 0
     assert result.stdout == (
-        f"hook removed: {hook}\n"
-        f"deleted {paths.runtime_dir()}\n"
-        f"deleted {paths.models_dir()}\n"
+        f"hook removed: {hook}\ndeleted {paths.runtime_dir()}\ndeleted {paths.models_dir()}\n"
     )
     assert hook.read_text() == "#!/bin/sh\nexit 0\n"
     cfg = config.load(None)
@@ -586,8 +636,9 @@ def test_install_global(httpx_mock: HTTPXMock, fake_catalog: catalog.Model, repo
     result = run("install", "--global")
     assert result.exit_code == 0
     assert f"hook installed for all repositories: {githook.global_hooks_dir()}" in result.stdout
-    out = subprocess.run(["git", "config", "--global", "core.hooksPath"], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        ["git", "config", "--global", "core.hooksPath"], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == str(githook.global_hooks_dir())
     assert run("uninstall").stdout == (
         f"the hook in {githook.global_hooks_dir()} serves all repositories; remove it with: "
@@ -600,8 +651,7 @@ def test_install_global(httpx_mock: HTTPXMock, fake_catalog: catalog.Model, repo
 def test_catalog_is_pinned() -> None:
     assert catalog.MODELS["gemma-3-1b"].artifact.size == 806_058_240
     assert catalog.MODELS["gemma-3-1b"].artifact.url == (
-        "https://huggingface.co/ggml-org/gemma-3-1b-it-GGUF/resolve/main/"
-        "gemma-3-1b-it-Q4_K_M.gguf"
+        "https://huggingface.co/ggml-org/gemma-3-1b-it-GGUF/resolve/main/gemma-3-1b-it-Q4_K_M.gguf"
     )
     assert catalog.find_model("llamafile/gemma-3-4b-it") is catalog.MODELS["gemma-3-4b"]
     assert catalog.runtime().url.endswith("/0.9.3/llamafile-0.9.3")

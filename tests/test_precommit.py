@@ -25,17 +25,20 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     for name in PROJECT_FILES:
         src = ROOT / name
         if src.is_dir():
-            shutil.copytree(src, dest / name,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+            shutil.copytree(
+                src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+            )
         else:
             shutil.copy2(src, dest / name)
     env_free = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
     subprocess.run(["git", "init", "-q", str(dest)], check=True)
     subprocess.run(["git", *env_free, "-C", str(dest), "add", "-A"], check=True)
-    subprocess.run(["git", *env_free, "-C", str(dest), "commit", "-q", "-m", "snapshot"],
-                   check=True)
-    rev = subprocess.run(["git", "-C", str(dest), "rev-parse", "HEAD"], check=True,
-                         capture_output=True, text=True).stdout.strip()
+    subprocess.run(
+        ["git", *env_free, "-C", str(dest), "commit", "-q", "-m", "snapshot"], check=True
+    )
+    rev = subprocess.run(
+        ["git", "-C", str(dest), "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
     return dest, rev
 
 
@@ -46,8 +49,9 @@ def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def framework_repo(repo: Path, hook_repo: tuple[Path, str], pre_commit_home: Path,
-                   monkeypatch: pytest.MonkeyPatch) -> Path:
+def framework_repo(
+    repo: Path, hook_repo: tuple[Path, str], pre_commit_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     source, rev = hook_repo
     monkeypatch.setenv("PRE_COMMIT_HOME", str(pre_commit_home))
     (repo / ".pre-commit-config.yaml").write_text(
@@ -57,15 +61,18 @@ def framework_repo(repo: Path, hook_repo: tuple[Path, str], pre_commit_home: Pat
     git(repo, "commit", "-q", "-m", "Add pre-commit config")
     result = subprocess.run(
         [sys.executable, "-m", "pre_commit", "install", "--hook-type", "prepare-commit-msg"],
-        cwd=repo, capture_output=True, text=True,
+        cwd=repo,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return repo
 
 
 def run_precommit_commit(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", "commit", *args], cwd=repo, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        ["git", "commit", *args], cwd=repo, capture_output=True, text=True, timeout=600
+    )
 
 
 def test_pre_commit_framework_generates_and_keeps(

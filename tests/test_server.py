@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from commit_polish import config, download, githook, paths, server
 from commit_polish.cli import cli
 
-FAKE_SERVER = '''
+FAKE_SERVER = """
 import argparse, json, os, sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -66,9 +66,7 @@ class Handler(BaseHTTPRequestHandler):
 
 print(f"fake server on {args.host}:{args.port}", flush=True)
 ThreadingHTTPServer((args.host, args.port), Handler).serve_forever()
-'''
-
-
+"""
 
 
 def free_port() -> int:
@@ -107,10 +105,15 @@ def files(tmp_path: Path, argv_log: Path) -> tuple[Path, Path]:
 @pytest.fixture
 def configured(files: tuple[Path, Path], port: int) -> tuple[Path, Path]:
     runtime, model = files
-    config.write_user_config({
-        "path": str(runtime), "model_path": str(model), "model": "llamafile/tiny-1b-it",
-        "port": port, "api_base": server.api_base(port),
-    })
+    config.write_user_config(
+        {
+            "path": str(runtime),
+            "model_path": str(model),
+            "model": "llamafile/tiny-1b-it",
+            "port": port,
+            "api_base": server.api_base(port),
+        }
+    )
     return files
 
 
@@ -149,17 +152,38 @@ def alive(pid: int) -> bool:
 
 def test_command_line_per_runtime(tmp_path: Path) -> None:
     model, rt = Path("/m/model.gguf"), Path("/r/llamafile-0.9.3")
-    assert server.command(rt, model, 8081, kind="llamafile", version=(0, 9, 3),
-                          alias="gemma-3-1b-it") == [
-        "/r/llamafile-0.9.3", "--server", "--nobrowser", "-m", "/m/model.gguf",
-        "--host", "127.0.0.1", "--port", "8081", "-c", "8192", "-a", "gemma-3-1b-it",
+    assert server.command(
+        rt, model, 8081, kind="llamafile", version=(0, 9, 3), alias="gemma-3-1b-it"
+    ) == [
+        "/r/llamafile-0.9.3",
+        "--server",
+        "--nobrowser",
+        "-m",
+        "/m/model.gguf",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "8081",
+        "-c",
+        "8192",
+        "-a",
+        "gemma-3-1b-it",
     ]
     assert server.command(rt, model, 8080, kind="llamafile", version=(0, 10, 0))[:3] == [
-        "/r/llamafile-0.9.3", "--server", "-m",
+        "/r/llamafile-0.9.3",
+        "--server",
+        "-m",
     ]
     assert server.command(Path("/b/llama-server"), model, 8080, kind="llama-server") == [
-        "/b/llama-server", "-m", "/m/model.gguf", "--host", "127.0.0.1", "--port", "8080",
-        "-c", "8192",
+        "/b/llama-server",
+        "-m",
+        "/m/model.gguf",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "8080",
+        "-c",
+        "8192",
     ]
     assert server.sh_fallback(["/r/llamafile", "--server"]) == ["sh", "/r/llamafile", "--server"]
 
@@ -184,8 +208,9 @@ def test_port_in_use(port: int) -> None:
 # -------------------------------------------------------------------------- life cycle
 
 
-def test_serve_detach_status_stop(configured: tuple[Path, Path], port: int, repo: Path,
-                                  argv_log: Path) -> None:
+def test_serve_detach_status_stop(
+    configured: tuple[Path, Path], port: int, repo: Path, argv_log: Path
+) -> None:
     runtime, model = configured
     githook.install_hook(repo)
     for path, sha in ((runtime, "a" * 64), (model, "b" * 64)):
@@ -202,8 +227,16 @@ def test_serve_detach_status_stop(configured: tuple[Path, Path], port: int, repo
         "stop it with: commit-polish stop\n"
     )
     assert json.loads(argv_log.read_text()) == [
-        "-m", str(model), "--host", "127.0.0.1", "--port", str(port), "-c", "8192",
-        "-a", "tiny-1b-it",
+        "-m",
+        str(model),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "-c",
+        "8192",
+        "-a",
+        "tiny-1b-it",
     ]
 
     status = invoke("status")
@@ -219,8 +252,7 @@ def test_serve_detach_status_stop(configured: tuple[Path, Path], port: int, repo
     )
     report = json.loads(invoke("doctor", "--json").stdout)
     assert report["ok"] is True
-    assert [c["name"] for c in report["checks"]] == ["config", "runtime", "model", "server",
-                                                     "hook"]
+    assert [c["name"] for c in report["checks"]] == ["config", "runtime", "model", "server", "hook"]
     assert report["checks"][3]["data"]["models"] == ["tiny-1b-it"]
 
     stopped = invoke("stop")
@@ -269,8 +301,9 @@ def test_serve_port_option_updates_config(configured: tuple[Path, Path]) -> None
     assert (cfg["port"], cfg["api_base"]) == (other, f"http://127.0.0.1:{other}/v1")
 
 
-def test_serve_waits_while_the_model_loads(configured: tuple[Path, Path],
-                                           monkeypatch: pytest.MonkeyPatch, port: int) -> None:
+def test_serve_waits_while_the_model_loads(
+    configured: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, port: int
+) -> None:
     monkeypatch.setenv("FAKE_LOADING", "1.0")
     started = time.monotonic()
     result = invoke("serve", "--detach")
@@ -279,8 +312,9 @@ def test_serve_waits_while_the_model_loads(configured: tuple[Path, Path],
     assert server.health(server.api_base(port)) == "ok"
 
 
-def test_serve_reports_an_early_exit(configured: tuple[Path, Path],
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_reports_an_early_exit(
+    configured: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAKE_EXIT", "error: model file is corrupt")
     result = CliRunner().invoke(cli, ["serve", "--detach"])
     assert result.exit_code == 1
@@ -303,10 +337,18 @@ def test_stop_never_kills_a_recycled_pid(tmp_path: Path) -> None:
     stranger = subprocess.Popen(["sleep", "30"])
     try:
         paths.state_dir().mkdir(parents=True)
-        server.pid_file().write_text(json.dumps({
-            "pid": stranger.pid, "port": 8080, "runtime": "/x/llamafile",
-            "model": str(tmp_path / "gone.gguf"), "log": "", "command": [],
-        }))
+        server.pid_file().write_text(
+            json.dumps(
+                {
+                    "pid": stranger.pid,
+                    "port": 8080,
+                    "runtime": "/x/llamafile",
+                    "model": str(tmp_path / "gone.gguf"),
+                    "log": "",
+                    "command": [],
+                }
+            )
+        )
         assert invoke("stop").stdout == "no server started by commit-polish is running\n"
         assert stranger.poll() is None  # still running
         assert not server.pid_file().exists()  # the stale record is gone
@@ -322,8 +364,14 @@ def test_ape_fallback_through_sh(files: tuple[Path, Path], port: int, tmp_path: 
     ape = tmp_path / "bin" / "llamafile-test"
     ape.write_text(f'exec "{sys.executable}" "{tmp_path / "fake_server.py"}" "$@"\n')
     ape.chmod(0o755)
-    config.write_user_config({"path": str(ape), "model_path": str(model), "port": port,
-                              "api_base": server.api_base(port)})
+    config.write_user_config(
+        {
+            "path": str(ape),
+            "model_path": str(model),
+            "port": port,
+            "api_base": server.api_base(port),
+        }
+    )
 
     result = invoke("serve", "--detach")
 
@@ -337,8 +385,13 @@ def test_ape_fallback_through_sh(files: tuple[Path, Path], port: int, tmp_path: 
 
 def test_foreground_serve_stops_on_ctrl_c(configured: tuple[Path, Path], port: int) -> None:
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1] / "src"))
-    proc = subprocess.Popen([sys.executable, "-m", "commit_polish", "serve"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "commit_polish", "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline() == f"server ready at http://127.0.0.1:{port}/v1\n"
@@ -391,12 +444,18 @@ def test_status_shows_chained_and_foreign_hooks(repo: Path) -> None:
 def test_status_outside_a_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     checks = {c["name"]: c for c in json.loads(invoke("status", "--json").stdout)["checks"]}
-    assert checks["hook"] == {"name": "hook", "ok": None, "detail": "not inside a git repository",
-                              "fix": None, "data": {"repository": False}}
+    assert checks["hook"] == {
+        "name": "hook",
+        "ok": None,
+        "detail": "not inside a git repository",
+        "fix": None,
+        "data": {"repository": False},
+    }
 
 
-def test_status_flags_an_unverified_download(configured: tuple[Path, Path],
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_status_flags_an_unverified_download(
+    configured: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     model = paths.models_dir() / "tiny.gguf"
     model.parent.mkdir(parents=True)
     model.write_bytes(b"GGUF")
@@ -407,16 +466,18 @@ def test_status_flags_an_unverified_download(configured: tuple[Path, Path],
     assert checks["runtime"]["detail"].endswith("(your own file, not verified by commit-polish)")
 
 
-def test_install_serve_starts_the_server(files: tuple[Path, Path], port: int,
-                                         repo: Path) -> None:
+def test_install_serve_starts_the_server(files: tuple[Path, Path], port: int, repo: Path) -> None:
     runtime, model = files
-    result = invoke("install", "--runtime", str(runtime), "--model", str(model),
-                    "--port", str(port), "--serve")
+    result = invoke(
+        "install", "--runtime", str(runtime), "--model", str(model), "--port", str(port), "--serve"
+    )
 
     assert result.exit_code == 0, result.output
     info = server.read_pid_file()
     assert info is not None and alive(info.pid)
-    assert (f"server ready at http://127.0.0.1:{port}/v1 (pid {info.pid}); stop it with: "
-            "commit-polish stop\n") in result.stdout
+    assert (
+        f"server ready at http://127.0.0.1:{port}/v1 (pid {info.pid}); stop it with: "
+        "commit-polish stop\n"
+    ) in result.stdout
     assert server.served_models(server.api_base(port)) == ["tiny"]
     assert config.load(None)["api_base"] == f"http://127.0.0.1:{port}/v1"

@@ -67,7 +67,10 @@ def runtime_filename() -> str:
 
 def _hf(repo: str, file: str, size: int, sha256: str) -> Artifact:
     return Artifact(
-        name=file, url=HF.format(repo=repo, file=file), sha256=sha256, size=size,
+        name=file,
+        url=HF.format(repo=repo, file=file),
+        sha256=sha256,
+        size=size,
         approx_size=size,
     )
 

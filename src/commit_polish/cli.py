@@ -73,31 +73,59 @@ RESUME_HINT = "interrupted; run the same command again to resume"
 
 
 @cli.command()
-@click.option("--model", "model", metavar="NAME|PATH.gguf|URL",
-              help="Catalog model (default gemma-3-1b; also gemma-3-4b, gemma-3-270m), a local "
-                   ".gguf file, or an https URL together with --sha256.")
+@click.option(
+    "--model",
+    "model",
+    metavar="NAME|PATH.gguf|URL",
+    help="Catalog model (default gemma-3-1b; also gemma-3-4b, gemma-3-270m), a local "
+    ".gguf file, or an https URL together with --sha256.",
+)
 @click.option("--sha256", metavar="HEX", help="Expected sha256 of --model.")
-@click.option("--runtime", type=click.Path(dir_okay=False, path_type=Path),
-              help="Use this llama.cpp-compatible server binary (e.g. llama-server) instead of "
-                   "downloading llamafile.")
+@click.option(
+    "--runtime",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Use this llama.cpp-compatible server binary (e.g. llama-server) instead of "
+    "downloading llamafile.",
+)
 @click.option("--runtime-sha256", metavar="HEX", help="Override the pinned llamafile sha256.")
-@click.option("--mirror", metavar="URL|DIR",
-              help="Fetch the catalog files, by the same names, from this URL or directory.")
+@click.option(
+    "--mirror",
+    metavar="URL|DIR",
+    help="Fetch the catalog files, by the same names, from this URL or directory.",
+)
 @click.option("--port", type=click.IntRange(1, 65535), help="Server port (default 8080).")
-@click.option("--global", "global_hook", is_flag=True,
-              help="Install the hook for all repositories (git config --global core.hooksPath).")
+@click.option(
+    "--global",
+    "global_hook",
+    is_flag=True,
+    help="Install the hook for all repositories (git config --global core.hooksPath).",
+)
 @click.option("--no-hook", is_flag=True, help="Do not install the git hook.")
 @click.option("--serve", is_flag=True, help="Start the server in the background at the end.")
 def install(
-    model: str | None, sha256: str | None, runtime: Path | None, runtime_sha256: str | None,
-    mirror: str | None, port: int | None, global_hook: bool, no_hook: bool, serve: bool,
+    model: str | None,
+    sha256: str | None,
+    runtime: Path | None,
+    runtime_sha256: str | None,
+    mirror: str | None,
+    port: int | None,
+    global_hook: bool,
+    no_hook: bool,
+    serve: bool,
 ) -> None:
     """Download the runtime and a model, write the config and install the git hook."""
     from commit_polish import install as installer
 
     opts = installer.Options(
-        model=model, sha256=sha256, runtime=runtime, runtime_sha256=runtime_sha256,
-        mirror=mirror, port=port, global_hook=global_hook, no_hook=no_hook, serve=serve,
+        model=model,
+        sha256=sha256,
+        runtime=runtime,
+        runtime_sha256=runtime_sha256,
+        mirror=mirror,
+        port=port,
+        global_hook=global_hook,
+        no_hook=no_hook,
+        serve=serve,
     )
     try:
         installer.install(opts, say=click.echo)
@@ -110,8 +138,11 @@ def install(
 
 @cli.command()
 @click.option("--global", "global_hook", is_flag=True, help="Also remove the global hook.")
-@click.option("--purge", is_flag=True,
-              help="Also stop the server and delete the downloaded runtime and models.")
+@click.option(
+    "--purge",
+    is_flag=True,
+    help="Also stop the server and delete the downloaded runtime and models.",
+)
 def uninstall(global_hook: bool, purge: bool) -> None:
     """Remove the hook from this repository (restoring any hook it chained)."""
     from commit_polish import install as installer
@@ -130,18 +161,28 @@ def uninstall(global_hook: bool, purge: bool) -> None:
         click.echo(f"deleted {directory}")
     for note in removed.notes:
         click.echo(note)
-    if not (removed.hook or removed.global_hook or removed.stopped or removed.purged
-            or removed.notes):
+    if not (
+        removed.hook or removed.global_hook or removed.stopped or removed.purged or removed.notes
+    ):
         click.echo("nothing of commit-polish's to remove here")
 
 
 @cli.command()
-@click.option("--port", type=click.IntRange(1, 65535),
-              help="Listen on this port (saved in the config, with a matching api_base).")
-@click.option("--detach", is_flag=True,
-              help="Run in the background (stop with: commit-polish stop).")
-@click.option("--timeout", type=click.FloatRange(min=1), default=180.0, show_default=True,
-              help="Seconds to wait for the model to load.")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    help="Listen on this port (saved in the config, with a matching api_base).",
+)
+@click.option(
+    "--detach", is_flag=True, help="Run in the background (stop with: commit-polish stop)."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=180.0,
+    show_default=True,
+    help="Seconds to wait for the model to load.",
+)
 def serve(port: int | None, detach: bool, timeout: float) -> None:
     """Start the local model server on 127.0.0.1."""
     from commit_polish import server

@@ -24,7 +24,7 @@ else:  # pragma: no cover
 REPO_FILE = ".commit-polish.toml"
 ENV_PREFIX = "COMMIT_POLISH_"
 # Variables with the prefix that are not config keys.
-ENV_RESERVED = {"HOME", "SKIP"}
+ENV_RESERVED = {"HOME", "SKIP", "DEV_CACHE"}  # DEV_CACHE: dev/realserver.py
 
 # section -> key -> (type, default). Types: str, int, float, bool, list (of str).
 SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
@@ -66,6 +66,14 @@ CHOICES: dict[str, tuple[str, ...]] = {
 # A repository's own file must not decide where its diffs are sent or what runs.
 REPO_FORBIDDEN = {"model", "path", "model_path", "api_base", "port"}
 
+TYPE_NAMES = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    list: "a list of strings",
+}
+
 KEY_SECTION = {key: section for section, keys in SCHEMA.items() for key in keys}
 
 
@@ -101,8 +109,8 @@ def _check_value(key: str, value: Any, where: str) -> Any:
         else isinstance(value, expected) and not (expected is not bool and isinstance(value, bool))
     )
     if not ok:
-        kind = "list of strings" if expected is list else expected.__name__
-        raise ConfigError(f"{where}: {KEY_SECTION[key]}.{key} must be a {kind}, got {value!r}")
+        kind = TYPE_NAMES[expected]
+        raise ConfigError(f"{where}: {KEY_SECTION[key]}.{key} must be {kind}, got {value!r}")
     if key in CHOICES and value not in CHOICES[key]:
         raise ConfigError(
             f"{where}: {KEY_SECTION[key]}.{key} must be one of {', '.join(CHOICES[key])}, "
@@ -163,7 +171,7 @@ def _parse_env(key: str, raw: str, where: str) -> Any:
         if expected is list:
             return [part.strip() for part in raw.split(",") if part.strip()]
     except ValueError as exc:
-        raise ConfigError(f"{where} must be a {expected.__name__}, got {raw!r}") from exc
+        raise ConfigError(f"{where} must be {TYPE_NAMES[expected]}, got {raw!r}") from exc
     return raw
 
 

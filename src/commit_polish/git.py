@@ -123,8 +123,9 @@ def staged_diff(cwd: Path | str | None = None, *, context: int = 3) -> bytes:
 
 
 def staged_numstat(cwd: Path | str | None = None) -> bytes:
-    return run(["diff", "--cached", "--no-color", "--no-ext-diff", "-M", "--numstat", "-z"],
-               cwd=cwd).stdout
+    return run(
+        ["diff", "--cached", "--no-color", "--no-ext-diff", "-M", "--numstat", "-z"], cwd=cwd
+    ).stdout
 
 
 def branch(cwd: Path | str | None = None) -> str:

@@ -74,9 +74,7 @@ def is_ours(path: Path) -> bool:
             head = handle.read(4096)
     except (FileNotFoundError, IsADirectoryError, PermissionError):
         return False
-    return any(
-        line.startswith(MARKER_PREFIX.encode()) for line in head.splitlines()[:5]
-    )
+    return any(line.startswith(MARKER_PREFIX.encode()) for line in head.splitlines()[:5])
 
 
 def _exists(path: Path) -> bool:

@@ -28,8 +28,9 @@ class Plan:
     reason: str = ""
 
 
-def resolve_source(source: str | None, sha: str | None,
-                   environ: dict[str, str]) -> tuple[str | None, str | None]:
+def resolve_source(
+    source: str | None, sha: str | None, environ: dict[str, str]
+) -> tuple[str | None, str | None]:
     """Arguments from git, or (under the pre-commit framework) from its variables."""
     if source is None:
         source = environ.get("PRE_COMMIT_COMMIT_MSG_SOURCE") or None
@@ -73,24 +74,37 @@ def build_request(ctx: Context, *, draft: str = "") -> Request:
     summary = diff_mod.summarize(raw, budget=cfg["prompt_budget"], exclude=cfg["exclude"])
     template, _where = prompt.load_template(cfg["template"])
     opts = prompt.Options(
-        style=cfg["style"], gitmoji=cfg["gitmoji"], language=cfg["language"],
-        subject_max_length=cfg["subject_max_length"], body=cfg["body"],
+        style=cfg["style"],
+        gitmoji=cfg["gitmoji"],
+        language=cfg["language"],
+        subject_max_length=cfg["subject_max_length"],
+        body=cfg["body"],
     )
-    omitted = (f"({summary.omitted_hunks} more hunks not shown: over the prompt budget)\n"
-               if summary.omitted_hunks else "")
+    omitted = (
+        f"({summary.omitted_hunks} more hunks not shown: over the prompt budget)\n\n"
+        if summary.omitted_hunks
+        else ""
+    )
     values = {
         "diff": summary.diff,
         "files": summary.files,
         "branch": git.branch() or "(detached)",
         "recent_commits": "\n".join(git.recent_subjects(5)) or "(none yet)",
-        "draft": (f"Draft message written by the author (keep its meaning, improve it):\n"
-                  f"{draft}\n\n" if draft else ""),
+        "draft": (
+            f"Draft message written by the author (keep its meaning, improve it):\n{draft}\n\n"
+            if draft
+            else ""
+        ),
         "omitted": omitted,
     }
     messages = prompt.build_messages(template=template, opts=opts, values=values)
     req = llm.Request(
-        model=cfg["model"], messages=messages, api_base=cfg["api_base"],
-        temperature=cfg["temperature"], max_tokens=cfg["max_tokens"], timeout=cfg["timeout"],
+        model=cfg["model"],
+        messages=messages,
+        api_base=cfg["api_base"],
+        temperature=cfg["temperature"],
+        max_tokens=cfg["max_tokens"],
+        timeout=cfg["timeout"],
     )
     return req
 
@@ -106,7 +120,9 @@ def ask_model(ctx: Context, *, draft: str, comment: str) -> str:
         if status:
             status.clear()
     return message.clean_reply(
-        reply.text, subject_max=ctx.cfg["subject_max_length"], comment=comment,
+        reply.text,
+        subject_max=ctx.cfg["subject_max_length"],
+        comment=comment,
         body=ctx.cfg["body"],
     )
 
@@ -129,8 +145,9 @@ class LiveStatus:
             sys.stderr.flush()
 
 
-def run_hook(msg_file: Path, source: str | None, sha: str | None,
-             environ: dict[str, str]) -> str | None:
+def run_hook(
+    msg_file: Path, source: str | None, sha: str | None, environ: dict[str, str]
+) -> str | None:
     """Rewrite ``msg_file`` when the rules say so. Returns why it was left alone, or None.
 
     Raises CommitPolishError (or anything else) on failure, always before the file is
@@ -154,7 +171,9 @@ def run_hook(msg_file: Path, source: str | None, sha: str | None,
     original = message.decode(original_bytes)
     comment = git.comment_string(original)
     draft = message.user_text(original, comment) if todo.mode != "generate" else ""
-    new = ask_model(ctx, draft=draft, comment=comment)
+    # The prompt must be valid UTF-8 whatever bytes the user's draft holds.
+    prompt_draft = message.encode(draft).decode("utf-8", "replace")
+    new = ask_model(ctx, draft=prompt_draft, comment=comment)
     keep_old = draft if todo.mode == "regenerate" else None
     if todo.mode in ("polish", "regenerate") and not message.parse(original, comment).comment_lines:
         # No editor will open (git wrote no comment block): replace the text outright,
@@ -163,11 +182,11 @@ def run_hook(msg_file: Path, source: str | None, sha: str | None,
     if todo.mode == "generate":
         content = message.compose(new, original, comment)
     else:
-        content = message.compose(new, _without_text(original, comment), comment,
-                                  keep_old=keep_old)
+        content = message.compose(new, _without_text(original, comment), comment, keep_old=keep_old)
     if message.decode(msg_file.read_bytes()) != original:
-        raise CommitPolishError("the message file changed while the model was working; "
-                                "left as it is")
+        raise CommitPolishError(
+            "the message file changed while the model was working; left as it is"
+        )
     message.write_atomic(msg_file, message.encode(content))
     return None
 
@@ -196,8 +215,10 @@ def main_hook(msg_file: Path, source: str | None, sha: str | None) -> int:
     except CommitPolishError as exc:
         problem = str(exc)
     except Exception as exc:  # a bug of ours must not cost anyone a commit
-        problem = (f"internal error ({type(exc).__name__}: {exc}); message left as git wrote "
-                   "it (please report this; COMMIT_POLISH_SKIP=1 turns the hook off)")
+        problem = (
+            f"internal error ({type(exc).__name__}: {exc}); message left as git wrote "
+            "it (please report this; COMMIT_POLISH_SKIP=1 turns the hook off)"
+        )
     if _strict(environ):
         sys.stderr.write(f"commit-polish: {problem} (strict mode: commit aborted)\n")
         return 1
@@ -221,4 +242,3 @@ def generate_for_stdout() -> str:
     if not git.has_staged_changes():
         raise CommitPolishError("nothing staged (stage changes with: git add)")
     return ask_model(load_context(), draft="", comment=git.comment_string())
-

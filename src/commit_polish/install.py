@@ -105,8 +105,7 @@ def _local_model(path: Path, sha256: str | None) -> tuple[Path, str]:
 def _catalog_model(model: catalog.Model, sha256: str | None) -> tuple[catalog.Artifact, str]:
     artifact = model.artifact
     if sha256 is not None and sha256 != artifact.sha256:
-        artifact = catalog.Artifact(artifact.name, artifact.url, sha256, None,
-                                    artifact.approx_size)
+        artifact = catalog.Artifact(artifact.name, artifact.url, sha256, None, artifact.approx_size)
     return artifact, model.litellm_model
 
 
@@ -139,8 +138,10 @@ def _plan_model(opts: Options, cfg: config.Config, plan: Plan) -> None:
         return
     else:
         names = ", ".join(catalog.MODELS)
-        raise ConfigError(f"unknown model {choice!r}; use one of {names}, a .gguf path or "
-                          "an https URL with --sha256")
+        raise ConfigError(
+            f"unknown model {choice!r}; use one of {names}, a .gguf path or "
+            "an https URL with --sha256"
+        )
     plan.model = paths.models_dir() / artifact.name
     plan.fetch.append((artifact, plan.model, None))
 
@@ -166,8 +167,9 @@ def _plan_runtime(opts: Options, cfg: config.Config, plan: Plan) -> None:
 
         digest = sha256_file(chosen)
         if digest != sha:
-            raise ChecksumError(f"{chosen} has sha256 {digest}, expected {sha}; "
-                                "check --runtime-sha256")
+            raise ChecksumError(
+                f"{chosen} has sha256 {digest}, expected {sha}; check --runtime-sha256"
+            )
     plan.runtime = chosen
 
 
@@ -182,7 +184,11 @@ def make_plan(opts: Options, cfg: config.Config) -> Plan:
 
 
 def _download_all(
-    plan: Plan, opts: Options, *, progress: Progress, client: httpx.Client | None,
+    plan: Plan,
+    opts: Options,
+    *,
+    progress: Progress,
+    client: httpx.Client | None,
     sleep: Callable[[float], None],
 ) -> None:
     from commit_polish import download
@@ -197,8 +203,13 @@ def _download_all(
             artifact.url == m.artifact.url for m in catalog.MODELS.values()
         )
         download.fetch(
-            artifact, dest, mirror=opts.mirror if catalog_file else None, client=client,
-            sleep=sleep, progress=progress, mode=mode,
+            artifact,
+            dest,
+            mirror=opts.mirror if catalog_file else None,
+            client=client,
+            sleep=sleep,
+            progress=progress,
+            mode=mode,
         )
 
 
@@ -210,8 +221,10 @@ def _install_hook(opts: Options, cwd: Path | None, result: Result, say: Say) -> 
         result.hook = done.path
         say(f"hook installed for all repositories: {done.path}")
         if done.configured:
-            say("note: a global core.hooksPath makes git ignore each repository's .git/hooks; "
-                "undo with: commit-polish uninstall --global")
+            say(
+                "note: a global core.hooksPath makes git ignore each repository's .git/hooks; "
+                "undo with: commit-polish uninstall --global"
+            )
         return
     if not git.is_repository(cwd):
         result.notes.append(
@@ -256,12 +269,15 @@ def install(
     _install_hook(opts, cwd, result, say)
     if opts.serve:
         result.served = server.start(
-            server.ServeOptions(plan.runtime, plan.model, port, alias=_alias(plan.litellm_model),
-                                detach=True),
+            server.ServeOptions(
+                plan.runtime, plan.model, port, alias=_alias(plan.litellm_model), detach=True
+            ),
             say=say,
         )
-        say(f"server ready at {server.api_base(port)} (pid {result.served.pid}); "
-            "stop it with: commit-polish stop")
+        say(
+            f"server ready at {server.api_base(port)} (pid {result.served.pid}); "
+            "stop it with: commit-polish stop"
+        )
     for note in result.notes:
         say(note)
     if not opts.serve:
@@ -327,7 +343,8 @@ def _forget_purged_paths() -> None:
         return
     data = paths.data_dir()
     updates = {
-        key: "" for key in ("path", "model_path")
+        key: ""
+        for key in ("path", "model_path")
         if cfg[key] and Path(str(cfg[key])).is_relative_to(data)
     }
     if updates and paths.config_file().exists():

@@ -80,13 +80,17 @@ def _translate(exc: BaseException, req: Request) -> LLMError:
     name = type(exc).__name__
     detail = _detail(exc)
     if "Timeout" in name:
-        return LLMError(f"the server at {req.api_base} did not answer within "
-                        f"{req.timeout:.0f}s (raise ai.timeout, or use a smaller model)")
+        return LLMError(
+            f"the server at {req.api_base} did not answer within "
+            f"{req.timeout:.0f}s (raise ai.timeout, or use a smaller model)"
+        )
     if "Connection" in name or detail.startswith("Connection error"):
         return LLMError(f"no server at {req.api_base} (start it with: commit-polish serve)")
     if "NotFound" in name:
-        return LLMError(f"the server at {req.api_base} does not know model {req.model!r} "
-                        "(check ai.model with: commit-polish config)")
+        return LLMError(
+            f"the server at {req.api_base} does not know model {req.model!r} "
+            "(check ai.model with: commit-polish config)"
+        )
     status = getattr(exc, "status_code", None)
     where = f"the server at {req.api_base}"
     if status:
@@ -152,8 +156,10 @@ def complete(req: Request, *, status: Status | None = None) -> Reply:
             status(time.monotonic() - started)
     if thread.is_alive():
         _abandoned.append(thread)
-        raise LLMError(f"the server at {req.api_base} did not answer within "
-                       f"{req.timeout:.0f}s (raise ai.timeout, or use a smaller model)")
+        raise LLMError(
+            f"the server at {req.api_base} did not answer within "
+            f"{req.timeout:.0f}s (raise ai.timeout, or use a smaller model)"
+        )
     if "error" in outcome:
         exc = outcome["error"]
         if isinstance(exc, LLMError):

@@ -126,22 +126,28 @@ _THINK = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.DOTALL | re.IGNO
 _OPEN_THINK = re.compile(r"<(think|thinking|reasoning)>.*\Z", re.DOTALL | re.IGNORECASE)
 _FENCE = re.compile(r"^\s*```[\w+-]*\s*$")
 _PREAMBLE = re.compile(
-    r"^\s*(?:sure[!,.]?\s*)?(?:here(?:'s| is| are)\b[^\n]*?|"
-    r"(?:suggested |proposed |generated )?commit message\s*(?:\([^)]*\))?\s*)[:\-]\s*$",
+    r"^\s*(?:\*\*)?(?:sure[!,.]?\s*)?(?:here(?:'s| is| are)\b[^\n]*?|"
+    r"(?:suggested |proposed |generated )?commit message\s*(?:\([^)]*\))?\s*)"
+    r"(?:\*\*)?[:\-]\s*(?:\*\*)?\s*$",
     re.IGNORECASE,
 )
+_HEADING = re.compile(r"^#{1,6}\s+(?=\S)")
 _INLINE_LABEL = re.compile(
-    r"^\s*(?:\*\*)?(?:commit message|subject|title|summary)(?:\*\*)?\s*:\s*(?:\*\*)?\s*",
+    r"^\s*(?:\*\*)?(?:(?:sure[!,.]?\s*)?here(?:'s| is)\b[^:\n]*?commit message[^:\n]*?|"
+    r"commit message|subject|title|summary)(?:\*\*)?\s*:\s*(?:\*\*)?\s*",
     re.IGNORECASE,
 )
-_QUOTES = ('"', "'", "`", "\u201c", "\u201d")
+_QUOTES = {'"': '"', "'": "'", "`": "`", "\u201c": "\u201d"}  # opening -> closing
 _DIFF_LINE = re.compile(r"^(diff --git |index [0-9a-f]+\.\.|@@ -\d|--- a/|\+\+\+ b/)")
 
 
 def _strip_quotes(text: str) -> str:
     text = text.strip()
     for _ in range(3):
-        if len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES:
+        # Only a matching pair whose opening char does not recur inside wraps the text:
+        # "`parse` now accepts `bytes`" is inline code, not a quoted message.
+        inner = re.sub(r"(?<=\w)'(?=\w)", "", text[1:-1])  # apostrophes in words
+        if len(text) >= 2 and _QUOTES.get(text[0]) == text[-1] and text[0] not in inner:
             text = text[1:-1].strip()
         else:
             break
@@ -196,8 +202,7 @@ def _wrap_body(lines: list[str], width: int) -> list[str]:
     return out
 
 
-def clean_reply(reply: str, *, subject_max: int = 72, comment: str = "#",
-                body: bool = True) -> str:
+def clean_reply(reply: str, *, subject_max: int = 72, comment: str = "#", body: bool = True) -> str:
     """Turn a model's reply into a commit message, or raise LLMError if there is none.
 
     Drops reasoning blocks, code fences, wrapping quotes and preambles; keeps the subject
@@ -210,14 +215,17 @@ def clean_reply(reply: str, *, subject_max: int = 72, comment: str = "#",
     lines = [line.rstrip() for line in lines]
     while lines and (not lines[0].strip() or _PREAMBLE.match(lines[0])):
         lines.pop(0)
+    if lines and _HEADING.match(lines[0]):  # "# feat: x" is a markdown heading, not a comment
+        lines[0] = _HEADING.sub("", lines[0])
     # Lines git would strip as comments would vanish anyway; keep the message honest.
     lines = [line for line in lines if not line.startswith(comment + " ") and line != comment]
     text = _strip_quotes("\n".join(lines))
     if not text:
         raise LLMError("the model's reply was empty (try again, or a larger model)")
     if looks_like_diff(text):
-        raise LLMError("the model echoed the diff instead of writing a message "
-                       "(try again, or a larger model)")
+        raise LLMError(
+            "the model echoed the diff instead of writing a message (try again, or a larger model)"
+        )
     lines = text.split("\n")
     subject = _shorten_subject(_INLINE_LABEL.sub("", _strip_quotes(lines[0])), subject_max)
     if not subject:

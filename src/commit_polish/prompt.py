@@ -31,9 +31,9 @@ Recent commit subjects:
 {draft}Changed files:
 {files}
 
-Diff:
+{omitted}Diff:
 {diff}
-{omitted}"""
+"""
 
 TYPES = "feat, fix, docs, style, refactor, perf, test, build, ci, chore, revert"
 
@@ -90,7 +90,9 @@ def load_template(path: str) -> tuple[str, str]:
 
 def check_template(text: str, where: str) -> None:
     try:
-        fields = [name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name]
+        fields = [
+            name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name is not None
+        ]  # "{}" has the name ""
     except ValueError as exc:
         raise ConfigError(f"template {where}: {exc} (write literal braces as {{{{ }}}})") from exc
     for name in fields:
@@ -103,9 +105,7 @@ def render(template: str, values: dict[str, Any]) -> str:
     return template.format_map({key: values.get(key, "") for key in PLACEHOLDERS})
 
 
-def build_messages(
-    *, template: str, opts: Options, values: dict[str, Any]
-) -> list[dict[str, str]]:
+def build_messages(*, template: str, opts: Options, values: dict[str, Any]) -> list[dict[str, str]]:
     return [
         {"role": "system", "content": system_prompt(opts)},
         {"role": "user", "content": render(template, values)},

@@ -92,7 +92,12 @@ def _llamafile_version(runtime: Path) -> tuple[int, ...]:
 
 
 def command(
-    runtime: Path, model: Path, port: int, *, kind: str, version: tuple[int, ...] = (),
+    runtime: Path,
+    model: Path,
+    port: int,
+    *,
+    kind: str,
+    version: tuple[int, ...] = (),
     alias: str | None = None,
 ) -> list[str]:
     """The server command line for this runtime, bound to 127.0.0.1:PORT."""
@@ -131,7 +136,7 @@ def port_in_use(port: int, host: str = HOST) -> bool:
 
 
 def health(base: str, *, timeout: float = 2.0) -> str:
-    """"ok", "loading", "down" (nothing answers) or "other" (answers, but not as a server)."""
+    """ "ok", "loading", "down" (nothing answers) or "other" (answers, but not as a server)."""
     import httpx
 
     root = base.rstrip("/").removesuffix("/v1")
@@ -339,13 +344,14 @@ def _signal_group(pid: int, sig: int) -> None:
         os.kill(pid, sig)
 
 
-def _launch(opts: ServeOptions, kind: str, version: tuple[int, ...], say: Say) -> tuple[
-    subprocess.Popen[bytes], list[str]
-]:
+def _launch(
+    opts: ServeOptions, kind: str, version: tuple[int, ...], say: Say
+) -> tuple[subprocess.Popen[bytes], list[str]]:
     """Start the runtime; for llamafile on Linux retry once through ``sh`` if the APE failed."""
     log = log_file()
-    args = command(opts.runtime, opts.model, opts.port, kind=kind, version=version,
-                   alias=opts.alias)
+    args = command(
+        opts.runtime, opts.model, opts.port, kind=kind, version=version, alias=opts.alias
+    )
     ape = kind == LLAMAFILE and sys.platform.startswith("linux")
     try:
         proc = _spawn(args, detach=opts.detach, log=log)
@@ -359,8 +365,9 @@ def _launch(opts: ServeOptions, kind: str, version: tuple[int, ...], say: Say) -
         with contextlib.suppress(subprocess.TimeoutExpired):
             code = proc.wait(2.0)
             if code != 0 and (not opts.detach or _looks_like_ape_failure(log)):
-                say(f"{opts.runtime.name} exited at once (binfmt_misc/WINE?); running it "
-                    "through sh")
+                say(
+                    f"{opts.runtime.name} exited at once (binfmt_misc/WINE?); running it through sh"
+                )
                 args = sh_fallback(args)
                 proc = _spawn(args, detach=opts.detach, log=log)
     return proc, args
@@ -382,16 +389,19 @@ def _start(opts: ServeOptions, say: Say) -> tuple[Running, subprocess.Popen[byte
         where = f" (log: {log_file()}: {_log_tail(log_file())})" if opts.detach else ""
         if state == "exited":
             raise ServerError(
-                f"{opts.runtime.name} exited with code {proc.returncode} before it was "
-                f"ready{where}"
+                f"{opts.runtime.name} exited with code {proc.returncode} before it was ready{where}"
             )
         raise ServerError(
             f"{opts.runtime.name} was not ready after {opts.timeout:.0f}s; try a longer "
             f"--timeout{where}"
         )
     info = Running(
-        pid=proc.pid, port=opts.port, runtime=str(opts.runtime), model=str(opts.model),
-        log=str(log_file()) if opts.detach else "", command=args,
+        pid=proc.pid,
+        port=opts.port,
+        runtime=str(opts.runtime),
+        model=str(opts.model),
+        log=str(log_file()) if opts.detach else "",
+        command=args,
     )
     return info, proc
 
@@ -467,6 +477,10 @@ def options_from_config(
     chosen = port if port is not None else int(cfg["port"])
     alias = str(cfg["model"]).split("/", 1)[-1] or None
     return ServeOptions(
-        runtime=Path(str(cfg["path"])), model=Path(str(cfg["model_path"])), port=chosen,
-        alias=alias, detach=detach, timeout=timeout,
+        runtime=Path(str(cfg["path"])),
+        model=Path(str(cfg["model_path"])),
+        port=chosen,
+        alias=alias,
+        detach=detach,
+        timeout=timeout,
     )

@@ -46,15 +46,20 @@ def _config_check(repo: Path | None) -> tuple[Check, config.Config]:
     files = [f"{user} ({'user' if user.exists() else 'user, not created yet'})"]
     if repo is not None and (repo / config.REPO_FILE).exists():
         files.append(f"{repo / config.REPO_FILE} (repository)")
-    env = sorted(k for k in os.environ if k.startswith(config.ENV_PREFIX)
-                 and k[len(config.ENV_PREFIX):] not in config.ENV_RESERVED)
+    env = sorted(
+        k
+        for k in os.environ
+        if k.startswith(config.ENV_PREFIX)
+        and k[len(config.ENV_PREFIX) :] not in config.ENV_RESERVED
+    )
     if env:
         files.append("environment: " + ", ".join(env))
     try:
         cfg = config.load(repo)
     except ConfigError as exc:
-        return Check("config", False, str(exc), "fix the file or variable named above"), \
-            config.defaults()
+        return Check(
+            "config", False, str(exc), "fix the file or variable named above"
+        ), config.defaults()
     return Check("config", True, "; ".join(files), data={"files": files}), cfg
 
 
@@ -65,16 +70,14 @@ def _file_check(name: str, value: str, own_dir: Path, fix: str) -> Check:
     if not path.is_file():
         return Check(name, False, f"{path} is missing", fix, {"path": value})
     if name == "runtime" and os.name != "nt" and not os.access(path, os.X_OK):
-        return Check(name, False, f"{path} is not executable", f"chmod 755 {path}",
-                     {"path": value})
+        return Check(name, False, f"{path} is not executable", f"chmod 755 {path}", {"path": value})
     digest = _sidecar_hash(path)
     data = {"path": value, "verified": digest is not None, "sha256": digest}
     if digest is not None:
         return Check(name, True, f"{path} (verified)", data=data)
     if path.parent == own_dir:  # our download, but the record is gone or stale
         return Check(name, False, f"{path} is not verified", fix, data)
-    return Check(name, True, f"{path} (your own file, not verified by commit-polish)",
-                 data=data)
+    return Check(name, True, f"{path} (your own file, not verified by commit-polish)", data=data)
 
 
 def _server_check(cfg: config.Config) -> Check:
@@ -90,14 +93,25 @@ def _server_check(cfg: config.Config) -> Check:
         served = ", ".join(models) if models else "unknown model"
         return Check("server", True, f"reachable at {base}, serving {served}{who}", data=data)
     if state == "loading":
-        return Check("server", False, f"{base} is still loading the model",
-                     "wait a few seconds, then: commit-polish status", data)
+        return Check(
+            "server",
+            False,
+            f"{base} is still loading the model",
+            "wait a few seconds, then: commit-polish status",
+            data,
+        )
     if state == "other":
         port = int(cfg["port"])
-        return Check("server", False, f"something that is not a model server answers at {base}",
-                     f"commit-polish serve --detach --port {port + 1}", data)
-    return Check("server", False, f"nothing answers at {base}", "commit-polish serve --detach",
-                 data)
+        return Check(
+            "server",
+            False,
+            f"something that is not a model server answers at {base}",
+            f"commit-polish serve --detach --port {port + 1}",
+            data,
+        )
+    return Check(
+        "server", False, f"nothing answers at {base}", "commit-polish serve --detach", data
+    )
 
 
 def _hook_python(hook: Path) -> str | None:
@@ -111,22 +125,27 @@ def _hook_python(hook: Path) -> str | None:
 def _hook_check(cwd: Path | None) -> Check:
     state = githook.hook_state(cwd)
     if state is None:
-        return Check("hook", None, "not inside a git repository",
-                     data={"repository": False})
-    data: dict[str, Any] = {"path": str(state.path), "installed": state.installed,
-                            "chained": str(state.chained) if state.chained else None}
+        return Check("hook", None, "not inside a git repository", data={"repository": False})
+    data: dict[str, Any] = {
+        "path": str(state.path),
+        "installed": state.installed,
+        "chained": str(state.chained) if state.chained else None,
+    }
     if state.installed:
         python = _hook_python(state.path)
         if python and not Path(python).exists():
-            return Check("hook", False, f"{state.path} runs {python}, which is gone",
-                         INSTALL, data)
+            return Check("hook", False, f"{state.path} runs {python}, which is gone", INSTALL, data)
         chained = f", runs {state.chained.name} first" if state.chained else ""
         return Check("hook", True, f"{state.path}{chained}", data=data)
     if state.foreign:
-        return Check("hook", False, f"{state.path} is another tool's hook, not commit-polish's",
-                     f"{INSTALL}  (keeps that hook and runs it first)", data)
-    return Check("hook", False, f"not installed in this repository ({state.path})",
-                 INSTALL, data)
+        return Check(
+            "hook",
+            False,
+            f"{state.path} is another tool's hook, not commit-polish's",
+            f"{INSTALL}  (keeps that hook and runs it first)",
+            data,
+        )
+    return Check("hook", False, f"not installed in this repository ({state.path})", INSTALL, data)
 
 
 def collect(cwd: Path | None = None) -> list[Check]:

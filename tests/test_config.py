@@ -1,0 +1,594 @@
+"""Unit tests for commit_polish.config: defaults, layering, validation, writing, describing."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from commit_polish import config, paths
+from commit_polish.cli import cli
+from commit_polish.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULTS = {
+    "model": "llamafile/gemma-3-1b-it",
+    "temperature": 0.2,
+    "max_tokens": 300,
+    "timeout": 60.0,
+    "path": "",
+    "model_path": "",
+    "api_base": "http://127.0.0.1:8080/v1",
+    "port": 8080,
+    "style": "conventional",
+    "gitmoji": False,
+    "language": "English",
+    "subject_max_length": 72,
+    "body": True,
+    "template": "",
+    "exclude": [],
+    "prompt_budget": 12000,
+    "on_message": "keep",
+    "on_amend": "keep",
+    "strict": False,
+}
+
+
+def user_file(text: str | bytes) -> Path:
+    path = paths.config_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def repo_file(root: Path, text: str | bytes) -> Path:
+    path = root / config.REPO_FILE
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_config_file_is_under_isolated_home(isolated_home: Path) -> None:
+    assert paths.config_file() == isolated_home / "commit-polish" / "config" / "config.toml"
+
+
+def test_defaults(tmp_path: Path) -> None:
+    cfg = config.load(tmp_path, environ={})
+    assert cfg.values == DEFAULTS
+    assert set(cfg.sources.values()) == {"default"}
+    assert cfg.strict is False
+
+
+def test_defaults_lists_are_not_shared() -> None:
+    first = config.defaults()
+    first.values["exclude"].append("*.csv")
+    assert config.defaults().values["exclude"] == []
+
+
+def test_user_file_values(tmp_path: Path) -> None:
+    path = user_file(
+        '[ai]\nmodel = "ollama/qwen3:0.6b"\ntemperature = 0\nmax_tokens = 120\n'
+        '[llamafile]\napi_base = "http://127.0.0.1:11434"\nport = 11434\n'
+        '[message]\nstyle = "plain"\ngitmoji = true\nexclude = ["*.csv", "data/*"]\n'
+        "[hook]\nstrict = true\n"
+    )
+    cfg = config.load(tmp_path, environ={})
+    expected = {
+        **DEFAULTS,
+        "model": "ollama/qwen3:0.6b",
+        "temperature": 0.0,
+        "max_tokens": 120,
+        "api_base": "http://127.0.0.1:11434",
+        "port": 11434,
+        "style": "plain",
+        "gitmoji": True,
+        "exclude": ["*.csv", "data/*"],
+        "strict": True,
+    }
+    assert cfg.values == expected
+    assert isinstance(cfg["temperature"], float)
+    assert cfg.strict is True
+    changed = {k for k in DEFAULTS if expected[k] != DEFAULTS[k]}
+    assert {k for k, v in cfg.sources.items() if v == str(path)} == changed
+    assert {k for k, v in cfg.sources.items() if v == "default"} == set(DEFAULTS) - changed
+
+
+@pytest.mark.parametrize(
+    ("user", "repo", "env", "key", "value", "source"),
+    [
+        ('[message]\nstyle = "plain"\n', "", {}, "style", "plain", "user"),
+        (
+            '[message]\nstyle = "plain"\n',
+            '[message]\nstyle = "conventional"\n',
+            {},
+            "style",
+            "conventional",
+            "repo",
+        ),
+        (
+            '[message]\nstyle = "plain"\n',
+            '[message]\nstyle = "conventional"\n',
+            {"COMMIT_POLISH_STYLE": "plain"},
+            "style",
+            "plain",
+            "env COMMIT_POLISH_STYLE",
+        ),
+        (
+            '[ai]\nmodel = "openai/local"\n',
+            "",
+            {"COMMIT_POLISH_MODEL": "ollama/llama3.2"},
+            "model",
+            "ollama/llama3.2",
+            "env COMMIT_POLISH_MODEL",
+        ),
+        (
+            "[hook]\nstrict = false\n",
+            "[hook]\nstrict = false\n",
+            {"COMMIT_POLISH_STRICT": "1"},
+            "strict",
+            True,
+            "env COMMIT_POLISH_STRICT",
+        ),
+        (
+            "[hook]\nstrict = true\n",
+            "",
+            {"COMMIT_POLISH_STRICT": "0"},
+            "strict",
+            False,
+            "env COMMIT_POLISH_STRICT",
+        ),
+        (
+            "[ai]\ntimeout = 30\n",
+            "[ai]\ntimeout = 20\n",
+            {"COMMIT_POLISH_TIMEOUT": "5"},
+            "timeout",
+            5.0,
+            "env COMMIT_POLISH_TIMEOUT",
+        ),
+        ("[ai]\ntimeout = 30\n", "[ai]\ntimeout = 20\n", {}, "timeout", 20.0, "repo"),
+        (
+            '[message]\nexclude = ["*.csv"]\n',
+            '[message]\nexclude = ["*.lock"]\n',
+            {"COMMIT_POLISH_EXCLUDE": "a, b,,"},
+            "exclude",
+            ["a", "b"],
+            "env COMMIT_POLISH_EXCLUDE",
+        ),
+        ("", "", {"COMMIT_POLISH_EXCLUDE": ""}, "exclude", [], "env COMMIT_POLISH_EXCLUDE"),
+        (
+            "[message]\nsubject_max_length = 60\n",
+            "[message]\nsubject_max_length = 50\n",
+            {},
+            "subject_max_length",
+            50,
+            "repo",
+        ),
+        (
+            "",
+            "",
+            {"COMMIT_POLISH_MAX_TOKENS": "64"},
+            "max_tokens",
+            64,
+            "env COMMIT_POLISH_MAX_TOKENS",
+        ),
+        (
+            "",
+            "",
+            {"COMMIT_POLISH_API_BASE": "http://127.0.0.1:9/v1"},
+            "api_base",
+            "http://127.0.0.1:9/v1",
+            "env COMMIT_POLISH_API_BASE",
+        ),
+    ],
+    ids=[
+        "user",
+        "repo-over-user",
+        "env-over-repo",
+        "env-model",
+        "env-strict-on",
+        "env-strict-off",
+        "env-timeout",
+        "repo-timeout",
+        "env-exclude",
+        "env-exclude-empty",
+        "repo-int",
+        "env-int",
+        "env-api-base",
+    ],
+)
+def test_layering(
+    tmp_path: Path, user: str, repo: str, env: dict[str, str], key: str, value: Any, source: str
+) -> None:
+    upath = user_file(user)
+    rpath = repo_file(tmp_path, repo)
+    cfg = config.load(tmp_path, environ=env)
+    assert cfg[key] == value
+    assert type(cfg[key]) is type(value)
+    assert cfg.sources[key] == {"user": str(upath), "repo": str(rpath)}.get(source, source)
+
+
+def test_no_repo_root_ignores_cwd_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo_file(tmp_path, '[message]\nstyle = "plain"\n')
+    monkeypatch.chdir(tmp_path)
+    assert config.load(None, environ={})["style"] == "conventional"
+
+
+def test_load_reads_os_environ_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COMMIT_POLISH_LANGUAGE", "German")
+    cfg = config.load(tmp_path)
+    assert cfg["language"] == "German"
+    assert cfg.sources["language"] == "env COMMIT_POLISH_LANGUAGE"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("[server]\nport = 1\n", "unknown section [server]"),
+        ('[ai]\nmodle = "x"\n', "unknown key ai.modle"),
+        ('[message]\nmodel = "x"\n', "unknown key message.model"),
+        ("ai = 1\n", "ai must be a table ([ai])"),
+        ('[ai]\nmax_tokens = "300"\n', "ai.max_tokens must be an integer, got '300'"),
+        ("[ai]\nmax_tokens = true\n", "ai.max_tokens must be an integer, got True"),
+        ("[ai]\nmax_tokens = 1.5\n", "ai.max_tokens must be an integer, got 1.5"),
+        ("[message]\nlanguage = 3\n", "message.language must be a string, got 3"),
+        ("[ai]\ntemperature = true\n", "ai.temperature must be a number, got True"),
+        ('[ai]\ntemperature = "0.2"\n', "ai.temperature must be a number, got '0.2'"),
+        ('[hook]\nstrict = "yes"\n', "hook.strict must be true or false, got 'yes'"),
+        ("[hook]\nstrict = 1\n", "hook.strict must be true or false, got 1"),
+        (
+            '[message]\nexclude = "*.csv"\n',
+            "message.exclude must be a list of strings, got '*.csv'",
+        ),
+        (
+            '[message]\nexclude = ["a", 1]\n',
+            "message.exclude must be a list of strings, got ['a', 1]",
+        ),
+        (
+            '[message]\nstyle = "fancy"\n',
+            "message.style must be one of conventional, plain, got 'fancy'",
+        ),
+        (
+            '[hook]\non_amend = "always"\n',
+            "hook.on_amend must be one of keep, regenerate, got 'always'",
+        ),
+        (
+            '[hook]\non_message = "rewrite"\n',
+            "hook.on_message must be one of keep, polish, got 'rewrite'",
+        ),
+        ("[ai]\ntimeout = 0\n", "ai.timeout must be positive, got 0.0"),
+        ("[ai]\ntimeout = -5\n", "ai.timeout must be positive, got -5.0"),
+        ("[ai]\nmax_tokens = 0\n", "ai.max_tokens must be positive, got 0"),
+        (
+            "[message]\nsubject_max_length = -1\n",
+            "message.subject_max_length must be positive, got -1",
+        ),
+        ("[message]\nprompt_budget = 0\n", "message.prompt_budget must be positive, got 0"),
+    ],
+    ids=[
+        "unknown-section",
+        "unknown-key",
+        "key-in-wrong-section",
+        "section-not-table",
+        "str-for-int",
+        "bool-for-int",
+        "float-for-int",
+        "int-for-str",
+        "bool-for-float",
+        "str-for-float",
+        "str-for-bool",
+        "int-for-bool",
+        "str-for-list",
+        "mixed-list",
+        "bad-style",
+        "bad-on-amend",
+        "bad-on-message",
+        "zero-timeout",
+        "negative-timeout",
+        "zero-max-tokens",
+        "negative-subject-length",
+        "zero-budget",
+    ],
+)
+@pytest.mark.parametrize("where", ["user", "repo"])
+def test_invalid_file(tmp_path: Path, text: str, problem: str, where: str) -> None:
+    path = user_file(text) if where == "user" else repo_file(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        config.load(tmp_path, environ={})
+    assert str(info.value) == f"{path}: {problem}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[ai\nmodel = 1\n", "[ai]\nmodel = \n", '[ai]\nmodel = "a"\nmodel = "b"\n'],
+    ids=["unclosed-header", "missing-value", "duplicate-key"],
+)
+@pytest.mark.parametrize("where", ["user", "repo"])
+def test_invalid_toml(tmp_path: Path, text: str, where: str) -> None:
+    path = user_file(text) if where == "user" else repo_file(tmp_path, text)
+    with pytest.raises(tomllib.TOMLDecodeError) as toml_info:
+        tomllib.loads(text)
+    with pytest.raises(ConfigError) as info:
+        config.load(tmp_path, environ={})
+    assert str(info.value) == f"{path}: invalid TOML: {toml_info.value}"
+    assert "line " in str(info.value)
+
+
+@pytest.mark.parametrize("where", ["user", "repo"])
+def test_non_utf8_file(tmp_path: Path, where: str) -> None:
+    data = b'[message]\nlanguage = "Fran\xe7ais"\n'
+    path = user_file(data) if where == "user" else repo_file(tmp_path, data)
+    with pytest.raises(ConfigError) as info:
+        config.load(tmp_path, environ={})
+    assert str(info.value) == f"{path}: not UTF-8 text"
+
+
+def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
+    path = paths.config_file()
+    path.mkdir(parents=True)  # a directory where the file should be
+    with pytest.raises(ConfigError) as info:
+        config.load(tmp_path, environ={})
+    assert str(info.value) == f"{path}: cannot read: Is a directory"
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('[ai]\nmodel = "openai/evil"\n', "ai.model"),
+        ('[llamafile]\napi_base = "https://attacker.example/v1"\n', "llamafile.api_base"),
+        ('[llamafile]\npath = "/tmp/x"\n', "llamafile.path"),
+        ('[llamafile]\nmodel_path = "/tmp/x.gguf"\n', "llamafile.model_path"),
+        ("[llamafile]\nport = 9999\n", "llamafile.port"),
+    ],
+    ids=["model", "api_base", "path", "model_path", "port"],
+)
+def test_repo_file_may_not_redirect(tmp_path: Path, text: str, key: str) -> None:
+    path = repo_file(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        config.load(tmp_path, environ={})
+    assert str(info.value) == (
+        f"{path}: {key} may only be set in your own config ({paths.config_file()}), "
+        "not in a repository"
+    )
+    # The same keys are fine in the user's own file.
+    path.unlink()
+    user_file(text)
+    config.load(tmp_path, environ={})
+
+
+@pytest.mark.parametrize(
+    ("env", "error"),
+    [
+        ({"COMMIT_POLISH_FOO": "1"}, "environment: unknown variable COMMIT_POLISH_FOO"),
+        ({"COMMIT_POLISH_AI": "x"}, "environment: unknown variable COMMIT_POLISH_AI"),
+        ({"COMMIT_POLISH_TIMEOUT": "soon"}, "COMMIT_POLISH_TIMEOUT must be a number, got 'soon'"),
+        (
+            {"COMMIT_POLISH_TIMEOUT": "0"},
+            "COMMIT_POLISH_TIMEOUT: ai.timeout must be positive, got 0.0",
+        ),
+        (
+            {"COMMIT_POLISH_MAX_TOKENS": "1.5"},
+            "COMMIT_POLISH_MAX_TOKENS must be an integer, got '1.5'",
+        ),
+        (
+            {"COMMIT_POLISH_STRICT": "maybe"},
+            "COMMIT_POLISH_STRICT must be true or false, got 'maybe'",
+        ),
+        (
+            {"COMMIT_POLISH_STYLE": "fancy"},
+            "COMMIT_POLISH_STYLE: message.style must be one of conventional, plain, got 'fancy'",
+        ),
+    ],
+    ids=[
+        "unknown",
+        "section-name",
+        "bad-float",
+        "zero-timeout",
+        "bad-int",
+        "bad-bool",
+        "bad-choice",
+    ],
+)
+def test_invalid_env(tmp_path: Path, env: dict[str, str], error: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        config.load(tmp_path, environ=env)
+    assert str(info.value) == error
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"COMMIT_POLISH_HOME": "/somewhere"},
+        {"COMMIT_POLISH_SKIP": "1"},
+        {"COMMIT_POLISH_HOME": "/x", "COMMIT_POLISH_SKIP": "yes", "OTHER_MODEL": "y"},
+    ],
+    ids=["home", "skip", "both-and-unrelated"],
+)
+def test_reserved_env_ignored(tmp_path: Path, env: dict[str, str]) -> None:
+    cfg = config.load(tmp_path, environ=env)
+    assert cfg.values == DEFAULTS
+    assert set(cfg.sources.values()) == {"default"}
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, False),
+        ({"COMMIT_POLISH_STRICT": "1"}, True),
+        ({"COMMIT_POLISH_STRICT": " TRUE "}, True),
+        ({"COMMIT_POLISH_STRICT": "0"}, False),
+        ({"COMMIT_POLISH_STRICT": "nope"}, False),
+    ],
+    ids=["unset", "one", "true-padded", "zero", "garbage"],
+)
+def test_strict_from_env(env: dict[str, str], expected: bool) -> None:
+    assert config.strict_from_env(env) is expected
+
+
+def test_strict_from_env_survives_broken_file(tmp_path: Path) -> None:
+    user_file("[ai\n")
+    with pytest.raises(ConfigError):
+        config.load(tmp_path, environ={"COMMIT_POLISH_STRICT": "1"})
+    assert config.strict_from_env({"COMMIT_POLISH_STRICT": "1"}) is True
+
+
+# ------------------------------------------------------------------ writing
+
+
+def test_write_user_config_creates_file() -> None:
+    path = config.write_user_config({"model": "llamafile/gemma-3-4b-it", "port": 8081})
+    assert path == paths.config_file()
+    assert tomllib.loads(path.read_text()) == {
+        "ai": {"model": "llamafile/gemma-3-4b-it"},
+        "llamafile": {"port": 8081},
+    }
+
+
+def test_write_user_config_keeps_other_keys(tmp_path: Path) -> None:
+    user_file(
+        '# my settings\n[ai]\nmodel = "ollama/qwen3:0.6b"\ntemperature = 0.5\n'
+        '[message]\nexclude = ["*.csv"]\n'
+    )
+    config.write_user_config(
+        {"model": "llamafile/gemma-3-1b-it", "api_base": "http://127.0.0.1:8081/v1"}
+    )
+    assert tomllib.loads(paths.config_file().read_text()) == {
+        "ai": {"model": "llamafile/gemma-3-1b-it", "temperature": 0.5},
+        "message": {"exclude": ["*.csv"]},
+        "llamafile": {"api_base": "http://127.0.0.1:8081/v1"},
+    }
+    cfg = config.load(tmp_path, environ={})
+    assert (cfg["model"], cfg["temperature"], cfg["exclude"], cfg["api_base"]) == (
+        "llamafile/gemma-3-1b-it",
+        0.5,
+        ["*.csv"],
+        "http://127.0.0.1:8081/v1",
+    )
+
+
+def test_write_user_config_is_atomic(monkeypatch: pytest.MonkeyPatch) -> None:
+    path = user_file('[ai]\nmodel = "ollama/qwen3:0.6b"\n')
+    before = path.read_bytes()
+
+    def boom(*_args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        config.write_user_config({"model": "llamafile/gemma-3-4b-it"})
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == ["config.toml"]
+
+
+@pytest.mark.parametrize(
+    ("updates", "error"),
+    [
+        ({"port": "8080"}, "update: llamafile.port must be an integer, got '8080'"),
+        (
+            {"style": "fancy"},
+            "update: message.style must be one of conventional, plain, got 'fancy'",
+        ),
+    ],
+    ids=["wrong-type", "bad-choice"],
+)
+def test_write_user_config_validates(updates: dict[str, Any], error: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        config.write_user_config(updates)
+    assert str(info.value) == error
+    assert not paths.config_file().exists()
+
+
+def test_write_user_config_refuses_broken_file() -> None:
+    path = user_file("[ai\n")
+    with pytest.raises(ConfigError):
+        config.write_user_config({"port": 8081})
+    assert path.read_text() == "[ai\n"
+
+
+# ------------------------------------------------------------------ describe / CLI
+
+
+def test_describe_lists_every_key_with_source(tmp_path: Path) -> None:
+    upath = user_file("[ai]\nmax_tokens = 100\n")
+    rpath = repo_file(tmp_path, "[message]\nbody = false\n")
+    cfg = config.load(tmp_path, environ={"COMMIT_POLISH_STRICT": "yes"})
+    rows = config.describe(cfg)
+    assert [name for name, _v, _s in rows] == [
+        "ai.model",
+        "ai.temperature",
+        "ai.max_tokens",
+        "ai.timeout",
+        "llamafile.path",
+        "llamafile.model_path",
+        "llamafile.api_base",
+        "llamafile.port",
+        "message.style",
+        "message.gitmoji",
+        "message.language",
+        "message.subject_max_length",
+        "message.body",
+        "message.template",
+        "message.exclude",
+        "message.prompt_budget",
+        "hook.on_message",
+        "hook.on_amend",
+        "hook.strict",
+    ]
+    by_name = {name: (value, source) for name, value, source in rows}
+    assert by_name["ai.max_tokens"] == (100, str(upath))
+    assert by_name["message.body"] == (False, str(rpath))
+    assert by_name["hook.strict"] == (True, "env COMMIT_POLISH_STRICT")
+    assert by_name["ai.model"] == ("llamafile/gemma-3-1b-it", "default")
+
+
+def test_cli_config_prints_effective_values(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    upath = user_file('[ai]\nmodel = "ollama/qwen3:0.6b"\n')
+    rpath = repo_file(repo, '[message]\nstyle = "plain"\nexclude = ["*.csv"]\n')
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("COMMIT_POLISH_TIMEOUT", "5")
+    result = CliRunner().invoke(cli, ["config"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        f"ai.model = 'ollama/qwen3:0.6b'  ({upath})",
+        "ai.temperature = 0.2  (default)",
+        "ai.max_tokens = 300  (default)",
+        "ai.timeout = 5.0  (env COMMIT_POLISH_TIMEOUT)",
+        "llamafile.path = ''  (default)",
+        "llamafile.model_path = ''  (default)",
+        "llamafile.api_base = 'http://127.0.0.1:8080/v1'  (default)",
+        "llamafile.port = 8080  (default)",
+        f"message.style = 'plain'  ({rpath})",
+        "message.gitmoji = False  (default)",
+        "message.language = 'English'  (default)",
+        "message.subject_max_length = 72  (default)",
+        "message.body = True  (default)",
+        "message.template = ''  (default)",
+        f"message.exclude = ['*.csv']  ({rpath})",
+        "message.prompt_budget = 12000  (default)",
+        "hook.on_message = 'keep'  (default)",
+        "hook.on_amend = 'keep'  (default)",
+        "hook.strict = False  (default)",
+    ]
+
+
+def test_cli_config_reports_errors(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rpath = repo_file(repo, '[message]\nstyle = "fancy"\n')
+    monkeypatch.chdir(repo)
+    result = CliRunner().invoke(cli, ["config"])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"commit-polish: {rpath}: message.style must be one of conventional, plain, got 'fancy'\n"
+    )
