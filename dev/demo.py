@@ -59,14 +59,23 @@ def main() -> None:
     cp = [sys.executable, "-m", "commit_polish"]
     with tempfile.TemporaryDirectory(prefix="commit-polish-demo-") as tmp:
         root = Path(tmp)
-        env = {**os.environ, "COMMIT_POLISH_HOME": str(root / "home"), "GIT_EDITOR": "true",
-               "GIT_AUTHOR_NAME": "Demo", "GIT_AUTHOR_EMAIL": "demo@example.com",
-               "GIT_COMMITTER_NAME": "Demo", "GIT_COMMITTER_EMAIL": "demo@example.com"}
+        env = {
+            **os.environ,
+            "COMMIT_POLISH_HOME": str(root / "home"),
+            "GIT_EDITOR": "true",
+            "GIT_AUTHOR_NAME": "Demo",
+            "GIT_AUTHOR_EMAIL": "demo@example.com",
+            "GIT_COMMITTER_NAME": "Demo",
+            "GIT_COMMITTER_EMAIL": "demo@example.com",
+        }
         repo = scratch_repo(root, env)
         port = str(free_port())
         say(f"commit-polish install --runtime {binary.name} --model {model.name} --port {port}")
-        run([*cp, "install", "--runtime", str(binary), "--model", str(model), "--port", port],
-            repo, env)
+        run(
+            [*cp, "install", "--runtime", str(binary), "--model", str(model), "--port", port],
+            repo,
+            env,
+        )
         run([*cp, "serve", "--detach"], repo, env)
         try:
             started = time.monotonic()

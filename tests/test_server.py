@@ -39,6 +39,7 @@ parser.add_argument("--host", required=True)
 parser.add_argument("--port", type=int, required=True)
 parser.add_argument("-c", type=int)
 parser.add_argument("-a")
+parser.add_argument("-np", type=int)
 args = parser.parse_args()
 ready_at = time.monotonic() + float(os.environ.get("FAKE_LOADING", "0"))
 with open(os.environ["FAKE_ARGV_LOG"], "a") as log:
@@ -184,6 +185,8 @@ def test_command_line_per_runtime(tmp_path: Path) -> None:
         "8080",
         "-c",
         "8192",
+        "-np",
+        "1",
     ]
     assert server.sh_fallback(["/r/llamafile", "--server"]) == ["sh", "/r/llamafile", "--server"]
 
@@ -235,6 +238,8 @@ def test_serve_detach_status_stop(
         str(port),
         "-c",
         "8192",
+        "-np",
+        "1",
         "-a",
         "tiny-1b-it",
     ]

@@ -107,6 +107,10 @@ def command(
         if version < (0, 10):  # 0.10 removed --nobrowser and exits when given it
             args.append("--nobrowser")
     args += ["-m", str(model), "--host", HOST, "--port", str(port), "-c", str(CONTEXT_SIZE)]
+    if kind != LLAMAFILE:
+        # llama-server's default is several slots, which splits the context and the prompt
+        # cache between them; commits come one at a time.
+        args += ["-np", "1"]
     if alias:
         args += ["-a", alias]
     return args

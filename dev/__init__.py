@@ -1,0 +1,1 @@
+"""Developer helpers: the real llama.cpp backend for tests, the demo and benchmarks."""
