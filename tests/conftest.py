@@ -7,11 +7,14 @@ commit-polish's paths, HOME, the XDG directories and git's global config at a te
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -179,3 +182,117 @@ def hooked_repo(repo: Path) -> Path:
 
     githook.install_hook(repo)
     return repo
+
+
+# --- the pre-commit framework (tests/test_precommit.py and tests/integration/) ----------------
+#
+# pre-commit installs this project from a git repository into its own virtualenv and runs
+# ``commit-polish hook MSGFILE`` with the source in PRE_COMMIT_COMMIT_MSG_SOURCE. The project is
+# copied into a throwaway repository so that the working tree, not the last commit, is tested.
+
+PROJECT_FILES = ("pyproject.toml", "README.md", "LICENSE", ".pre-commit-hooks.yaml", "src")
+
+
+@pytest.fixture(scope="session")
+def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A git repository holding this project's files, and its commit id."""
+    dest = tmp_path_factory.mktemp("commit-polish-src")
+    for name in PROJECT_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(
+                src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+            )
+        else:
+            shutil.copy2(src, dest / name)
+    env_free = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run(["git", "init", "-q", str(dest)], check=True)
+    subprocess.run(["git", *env_free, "-C", str(dest), "add", "-A"], check=True)
+    subprocess.run(
+        ["git", *env_free, "-C", str(dest), "commit", "-q", "-m", "snapshot"], check=True
+    )
+    rev = subprocess.run(
+        ["git", "-C", str(dest), "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    return dest, rev
+
+
+@pytest.fixture(scope="session")
+def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # One environment for the session: building it installs litellm once.
+    return tmp_path_factory.mktemp("pre-commit-home")
+
+
+@pytest.fixture
+def framework_repo(
+    repo: Path, hook_repo: tuple[Path, str], pre_commit_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    source, rev = hook_repo
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(pre_commit_home))
+    # verbose: pre-commit shows the hook's output (its one "commit-polish:" line when it
+    # fails open) even when the hook passes, so a failing test can say why.
+    (repo / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {source}\n    rev: {rev}\n    hooks:\n      - id: commit-polish\n"
+        "        verbose: true\n"
+    )
+    git(repo, "add", ".pre-commit-config.yaml")
+    git(repo, "commit", "-q", "-m", "Add pre-commit config")
+    result = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "install", "--hook-type", "prepare-commit-msg"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return repo
+
+
+def run_precommit_commit(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", "commit", *args], cwd=repo, capture_output=True, text=True, timeout=600
+    )
+
+
+# --------------------------------------------------------------- llama.cpp's /props, /tokenize
+
+PROPS_URL = re.compile(r"http://[^/]+/props$")
+TOKENIZE_URL = re.compile(r"http://[^/]+/tokenize$")
+
+
+def fake_tokens(text: str) -> list[int]:
+    """A stand-in tokenizer: one token per 4 characters, rounded up."""
+    return list(range(-(-len(text) // 4)))
+
+
+@pytest.fixture(autouse=True)
+def _not_llama_cpp(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In this process the server is not llama.cpp-family (no ``/props`` request at all)
+    unless the test asks for ``llama_cpp``: tests written before issue 6 see exactly the
+    requests they saw before, and a catch-all response is not spent on ``/props``."""
+    if "llama_cpp" in request.fixturenames:
+        return
+    from commit_polish import backend
+
+    monkeypatch.setattr(backend, "probe", lambda api_base, **kwargs: None)
+
+
+@pytest.fixture
+def llama_cpp(httpx_mock: Any) -> dict[str, int]:
+    """pytest-httpx answers as llama-server with ``n_ctx`` (change it before the request)
+    and counts tokens with :func:`fake_tokens`."""
+    import json
+
+    import httpx
+
+    settings = {"n_ctx": 4096}
+
+    def props(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"default_generation_settings": dict(settings)})
+
+    def tokenize(request: httpx.Request) -> httpx.Response:
+        content = json.loads(request.content)["content"]
+        return httpx.Response(200, json={"tokens": fake_tokens(content)})
+
+    httpx_mock.add_callback(props, url=PROPS_URL, is_optional=True, is_reusable=True)
+    httpx_mock.add_callback(tokenize, url=TOKENIZE_URL, is_optional=True, is_reusable=True)
+    return settings

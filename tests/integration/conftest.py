@@ -61,3 +61,13 @@ def real_server(
     log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
     with RealServer(llama_server_bin, smollm2_model, log_path=log_path) as server:
         yield server
+
+
+@pytest.fixture
+def stop_detached(repo: Path) -> Iterator[None]:
+    """Whatever a test started with ``commit-polish serve --detach`` is stopped, even when
+    the test fails (the server runs in its own session and would outlive the test run)."""
+    from .helpers import cli
+
+    yield
+    cli(repo, "stop", timeout=60)
