@@ -1,0 +1,226 @@
+"""Keep secrets out of the prompt.
+
+Two layers, both applied before the prompt is built:
+
+* files that exist to hold secrets (``.env``, ``*.pem``, ``id_rsa``, keystores, ``.netrc`` …)
+  are listed by name only (``diff.skip_reason`` says "secret");
+* in every other file, and in the user's draft and recent commit subjects, private-key
+  blocks, tokens with a recognisable shape (AWS, GitHub, GitLab, Slack, OpenAI-style,
+  Google, Stripe, JWTs, ``Bearer`` headers, passwords in URLs) and values assigned to
+  secret-looking names (``password``, ``secret``, ``token``, ``api_key`` …) become
+  ``[REDACTED]``.
+
+Assignments are judged with few false positives in mind: in source code only a string
+literal counts as a value (``token = next_token()`` is code, not a secret); in config-like
+files (``.env``, YAML, INI, shell, Markdown …) a bare word counts too, unless it is a number,
+a boolean, or a reference such as ``${VAR}`` or ``%(name)s``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import re
+from collections.abc import Iterable
+
+PLACEHOLDER = "[REDACTED]"
+
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+SECRET_FILES = (
+    ".env",
+    ".env.*",
+    "*.env",
+    "*.pem",
+    "*.key",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    "*.p12",
+    "*.pfx",
+    "*.jks",
+    "*.keystore",
+    "*.ppk",
+    "*.kdbx",
+    ".netrc",
+    "_netrc",
+    ".npmrc",
+    ".pypirc",
+    ".git-credentials",
+    ".htpasswd",
+    "credentials*.json",
+    "*.tfstate",
+    "*.tfstate.*",
+)
+
+# Extensions whose files are program text: there, only a string literal is a value.
+CODE_EXTENSIONS = _wordset(
+    "py pyi pyx js jsx mjs cjs ts tsx go rs java kt kts scala rb php c h cc cpp cxx hpp hh "
+    "cs swift m mm dart lua ex exs erl hs ml clj groovy r jl vue svelte pl pm"
+)
+
+# Words that make a name secret-looking, alone or as two adjacent words.
+_SECRET_WORDS = _wordset(
+    "password passwd pwd passphrase secret token apikey accesskey secretkey privatekey "
+    "authtoken credential credentials"
+)
+_SECRET_PAIRS = frozenset(
+    {
+        ("api", "key"),
+        ("access", "key"),
+        ("secret", "key"),
+        ("private", "key"),
+        ("auth", "key"),
+        ("signing", "key"),
+        ("encryption", "key"),
+        ("client", "secret"),
+    }
+)
+# A name ending in one of these describes a secret, it does not hold one
+# (``password_field``, ``token_type``, ``api_key_name``, ``SECRET_KEY_PATH``).
+_DESCRIPTIVE_LAST = _wordset(
+    "type types kind field fields name names label labels url uri urls endpoint path file "
+    "filename dir env var header param params prefix suffix pattern regex re len length size "
+    "count limit max min ttl timeout expiry expires expiration policy format class cls id ids "
+    "index idx hint placeholder help prompt message msg error errors validator widget input "
+    "column col attr attribute form strength reset changed"
+)
+# ... or starting with one of these (``max_tokens``, ``show_password``, ``is_secret``).
+_DESCRIPTIVE_FIRST = _wordset(
+    "max min num n is has use show hide enable disable require required allow validate "
+    "check reset forgot get set on handle toggle"
+)
+
+_TOKENS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p)
+    for p in (
+        r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b",  # AWS access key id
+        r"\bgh[opsur]_[A-Za-z0-9]{30,255}\b",  # GitHub tokens
+        r"\bgithub_pat_[A-Za-z0-9_]{22,255}\b",
+        r"\bglpat-[A-Za-z0-9_\-]{20,}",  # GitLab
+        r"\bxox[abprse]-[A-Za-z0-9\-]{10,}",  # Slack
+        r"https://hooks\.slack\.com/services/[A-Za-z0-9/_\-]+",
+        r"\bsk-(?:proj-|svcacct-|admin-|ant-)?(?=[A-Za-z0-9_\-]*\d)[A-Za-z0-9_\-]{20,}",  # OpenAI
+        r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}\b",  # Stripe
+        r"\bAIza[0-9A-Za-z_\-]{35}",  # Google API key
+        r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*",  # JWT
+        r"\bnpm_[A-Za-z0-9]{36}\b",  # npm
+        r"\bpypi-AgE[A-Za-z0-9_\-]{50,}",  # PyPI
+        r"(?<=\bBearer )[A-Za-z0-9._~+/=\-]{16,}",  # Authorization: Bearer …
+        r"(?<=\bBasic )[A-Za-z0-9+/]{12,}={0,2}",  # Authorization: Basic …
+    )
+)
+_URL_PASSWORD = re.compile(r"(://[^/\s:@'\"]+):[^/\s@'\"]+(?=@)")  # user:password@host
+
+_KEY_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+_KEY_END = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+_KEY_ONE_LINE = re.compile(
+    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----.*?"
+    r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|$)"
+)
+
+# NAME (optionally quoted) then an assignment operator, then the value.
+_ASSIGN = re.compile(
+    r"""(?P<q>["']?)(?P<name>[A-Za-z_$@][\w.\-]*)(?P=q)\s*"""
+    r"""(?P<op>:=|=>|\?=|\+=|=(?!=)|:(?![:/]))[ \t]*"""
+    r"""(?P<value>"""
+    r"""(?P<prefix>[rRbBuUfF]{0,2})(?P<quote>["'`])(?P<inner>(?:\\.|(?!(?P=quote)).)*)(?P=quote)?"""
+    r"""|(?P<bare>[^\s'"`,;]+))"""
+)
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+_NOT_A_VALUE = re.compile(
+    r"""^(?:[-+]?\d+(?:\.\d+)?|true|false|yes|no|on|off|null|none|nil|undefined|~"""
+    r"""|\$.*|%\(.*|\{\{.*|<[^>]*>|\*+|\[REDACTED\].*|[|>][-+]?|[\[{(].*)$""",
+    re.IGNORECASE,
+)
+
+
+def is_secret_file(path: str) -> bool:
+    """Whether ``path`` names a file that exists to hold secrets (listed by name only)."""
+    name = path.rsplit("/", 1)[-1].lower()
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in SECRET_FILES)
+
+
+def _words(name: str) -> list[str]:
+    return [w.lower() for part in re.split(r"[_.\-$@]+", name) for w in _CAMEL.findall(part)]
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a variable or key called ``name`` probably holds a secret."""
+    words = _words(name)
+    if not words:
+        return False
+    if words[-1] in _DESCRIPTIVE_LAST or (len(words) > 1 and words[0] in _DESCRIPTIVE_FIRST):
+        return False
+    if any(w in _SECRET_WORDS for w in words):
+        return True
+    joined = "".join(words)
+    if any(w in joined for w in ("password", "apikey", "secretkey", "accesskey")):
+        return True
+    return any(pair in _SECRET_PAIRS for pair in itertools.pairwise(words))
+
+
+def _is_code(path: str | None) -> bool:
+    if not path:
+        return False
+    name = path.rsplit("/", 1)[-1]
+    return "." in name and name.rsplit(".", 1)[-1].lower() in CODE_EXTENSIONS
+
+
+def _assignment(match: re.Match[str], code: bool) -> str:
+    whole = match.group(0)
+    if not is_secret_name(match.group("name")):
+        return whole
+    start = match.start("value") - match.start()
+    quote = match.group("quote")
+    if quote:
+        inner = match.group("inner")
+        if not inner.strip() or _NOT_A_VALUE.match(inner.strip()):
+            return whole
+        closing = quote if whole.endswith(quote) and len(match.group("value")) > 1 else ""
+        return whole[:start] + match.group("prefix") + quote + PLACEHOLDER + closing
+    bare = match.group("bare") or ""
+    if code or _NOT_A_VALUE.match(bare) or match.group("op") in ("=>", "+="):
+        return whole
+    return whole[:start] + PLACEHOLDER
+
+
+def redact_line(line: str, *, code: bool = False) -> str:
+    """One line with every recognisable secret replaced by ``[REDACTED]``."""
+    line = _KEY_ONE_LINE.sub(PLACEHOLDER, line)
+    for pattern in _TOKENS:
+        line = pattern.sub(PLACEHOLDER, line)
+    line = _URL_PASSWORD.sub(r"\1:" + PLACEHOLDER, line)
+    return _ASSIGN.sub(lambda m: _assignment(m, code), line)
+
+
+def redact_lines(lines: Iterable[str], *, path: str | None = None, diff: bool = False) -> list[str]:
+    """``lines`` with secrets redacted. With ``diff``, each line's first character is a
+    diff marker (`` ``, ``+``, ``-``) and is kept as it is; a multi-line private key is
+    redacted from its BEGIN line to its END line (or to the end, if the END is not there)."""
+    code = _is_code(path)
+    out: list[str] = []
+    in_key = False
+    for line in lines:
+        marker, body = (line[:1], line[1:]) if diff and line[:1] in (" ", "+", "-") else ("", line)
+        if in_key:
+            if _KEY_END.search(body):
+                in_key = False
+            out.append(marker + PLACEHOLDER)
+            continue
+        begin = _KEY_BEGIN.search(body)
+        if begin and not _KEY_END.search(body, begin.end()):
+            in_key = True
+            out.append(marker + redact_line(body[: begin.start()], code=code) + PLACEHOLDER)
+            continue
+        out.append(marker + redact_line(body, code=code))
+    return out
+
+
+def redact_text(text: str, *, path: str | None = None) -> str:
+    """``text`` (a draft, commit subjects, any prose) with secrets redacted."""
+    return "\n".join(redact_lines(text.split("\n"), path=path))
