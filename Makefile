@@ -17,8 +17,8 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests dev
-	$(BIN)/ruff format --check src tests dev
+	$(BIN)/ruff check src tests dev bench
+	$(BIN)/ruff format --check src tests dev bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 

@@ -1,0 +1,527 @@
+"""Benchmarks for issue 6; writes docs/performance.md and docs/performance.png.
+
+    .venv/bin/python -m bench.run            # everything (about 5 minutes on 2 cores)
+    .venv/bin/python -m bench.run --no-real  # without llama-server (skip paths, overhead)
+
+Every figure is a median of wall times measured in this one run, next to a baseline measured
+in the same run (machines are noisy: compare ratios, not absolute numbers across runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import png
+from bench.diffs import git, make_repo
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+SIZES = (10, 100, 1_000, 10_000, 100_000)
+REAL_CTX = 4096
+REAL_MAX_TOKENS = 48
+
+
+def median_ms(samples: Sequence[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def timed(cmd: Sequence[str], *, cwd: Path, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(list(cmd), cwd=cwd, env=env, capture_output=True, check=False)
+    return time.perf_counter() - started
+
+
+def base_env(home: Path) -> dict[str, str]:
+    """A clean user: own HOME and XDG dirs (so platformdirs runs as for a real user)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "COMMIT_POLISH_"))}
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_DATA_HOME=str(home / ".local/share"),
+        XDG_STATE_HOME=str(home / ".local/state"),
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_CONFIG_GLOBAL=str(home / ".gitconfig"),
+        LITELLM_LOCAL_MODEL_COST_MAP="True",
+    )
+    (home / ".gitconfig").write_text("[user]\n\tname = Bench\n\temail = bench@example.com\n")
+    return env
+
+
+def hook_cmd(msg: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "commit_polish", "hook", str(msg), *args]
+
+
+# --------------------------------------------------------------------------- skip paths
+
+
+def bench_skip(work: Path, runs: int) -> dict[str, float]:
+    env = base_env(work / "home")
+    repo = work / "skip-repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "a.txt").write_text("a\n")
+    git(repo, "add", "a.txt")
+    git(repo, "commit", "-q", "-m", "init")
+    msg = repo / ".git" / "COMMIT_EDITMSG"
+    msg.write_text("text\n")
+    staged = dict(env)
+    cases: dict[str, tuple[list[str], dict[str, str]]] = {
+        "python -c pass": ([sys.executable, "-c", "pass"], env),
+        "merge": (hook_cmd(msg, "merge"), env),
+        "amend (commit HEAD)": (hook_cmd(msg, "commit", "HEAD"), env),
+        "-m (message)": (hook_cmd(msg, "message"), env),
+        "nothing staged": (hook_cmd(msg), env),
+        "COMMIT_POLISH_SKIP=1": (hook_cmd(msg), {**staged, "COMMIT_POLISH_SKIP": "1"}),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(runs):  # interleaved, so load changes hit every case alike
+        for name, (cmd, case_env) in cases.items():
+            samples[name].append(timed(cmd, cwd=repo, env=case_env))
+    return {name: median_ms(s) for name, s in samples.items()}
+
+
+def heavy_imports(work: Path) -> list[str]:
+    """Modules over 5 ms (cumulative) on the -m skip path, from python -X importtime."""
+    repo = work / "skip-repo"
+    msg = repo / ".git" / "COMMIT_EDITMSG"
+    env = base_env(work / "home")
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", *hook_cmd(msg, "message")[1:]],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    loaded = [line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line]
+    return [m for m in ("litellm", "httpx", "click", "openai", "pydantic") if m in loaded]
+
+
+# --------------------------------------------------------------------------- stand-in server
+
+
+class StandIn:
+    """An instant OpenAI-compatible server that also answers /props and /tokenize."""
+
+    def __init__(self) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _send(self, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                self._send({"default_generation_settings": {"n_ctx": 4096}})
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                if self.path == "/tokenize":
+                    self._send({"tokens": list(range(len(body.get("content", "")) // 4))})
+                    return
+                self._send(
+                    {
+                        "id": "x",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": "stand-in",
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": "feat: add a"},
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                    }
+                )
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> StandIn:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def bench_overhead(work: Path, runs: int) -> dict[str, float]:
+    env = base_env(work / "home")
+    repo = work / "overhead-repo"
+    make_repo(repo, 100)
+    msg = repo / ".git" / "COMMIT_EDITMSG"
+    with StandIn() as server:
+        hook_env = {
+            **env,
+            "COMMIT_POLISH_API_BASE": f"http://127.0.0.1:{server.port}/v1",
+            "COMMIT_POLISH_MODEL": "llamafile/stand-in",
+        }
+        cases = {
+            "python -c pass": ([sys.executable, "-c", "pass"], env),
+            'python -c "import litellm"': ([sys.executable, "-c", "import litellm"], env),
+            "commit-polish hook (generate)": (hook_cmd(msg), hook_env),
+        }
+        samples: dict[str, list[float]] = {name: [] for name in cases}
+        for _ in range(runs):
+            for name, (cmd, case_env) in cases.items():
+                msg.write_text("\n# git's comment\n")
+                samples[name].append(timed(cmd, cwd=repo, env=case_env))
+        if "feat: add a" not in msg.read_text():
+            raise RuntimeError("the hook did not write the stand-in's message")
+    return {name: median_ms(s) for name, s in samples.items()}
+
+
+# --------------------------------------------------------------------------- real server
+
+
+@contextmanager
+def real_server(ctx: int, extra: Sequence[str] = ()) -> Iterator[Any]:
+    sys.path.insert(0, str(ROOT))
+    from dev.realserver import RealServer, llama_server_binary, smollm2_gguf
+
+    with RealServer(
+        llama_server_binary(), smollm2_gguf(), ctx=ctx, alias="smollm2", extra_args=extra
+    ) as server:
+        yield server
+
+
+def read_stats(path: Path) -> dict[str, Any]:
+    lines = path.read_text().splitlines() if path.exists() else []
+    path.unlink(missing_ok=True)
+    if not lines:
+        raise RuntimeError("the hook recorded no reply (did it fail? see its stderr)")
+    last: dict[str, Any] = json.loads(lines[-1])
+    return last
+
+
+def flush(server: Any) -> None:
+    """Evaluate an unrelated prompt so the next request finds nothing of its own cached."""
+    httpx.post(
+        f"{server.base_url}/completion",
+        json={"prompt": f"unrelated {time.time()}", "n_predict": 1, "cache_prompt": False},
+        timeout=60,
+    )
+
+
+def metrics(server: Any) -> dict[str, float]:
+    """llama-server's cumulative counters (``--metrics``): seconds spent reading prompts and
+    generating, so a hook run's split comes from its own requests."""
+    text = httpx.get(f"{server.base_url}/metrics", timeout=30).text
+    values: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("llamacpp:") and " " in line:
+            name, value = line.split(" ", 1)
+            values[name[len("llamacpp:") :]] = float(value)
+    return values
+
+
+def bench_sizes(work: Path, runs: int) -> list[dict[str, Any]]:
+    env = base_env(work / "home")
+    rows: list[dict[str, Any]] = []
+    with real_server(REAL_CTX, ["--cache-ram", "0", "--metrics"]) as server:
+        n_ctx = httpx.get(f"{server.base_url}/props").json()["default_generation_settings"]
+        stats = work / "stats.jsonl"
+        hook_env = {
+            **env,
+            "COMMIT_POLISH_API_BASE": server.api_base,
+            "COMMIT_POLISH_MODEL": "llamafile/smollm2",
+            "COMMIT_POLISH_MAX_TOKENS": str(REAL_MAX_TOKENS),
+            "COMMIT_POLISH_TIMEOUT": "600",
+            "COMMIT_POLISH_STATS": str(stats),
+        }
+        for size in SIZES:
+            repo = work / f"size-{size}"
+            started = time.perf_counter()
+            lines = make_repo(repo, size)
+            made = time.perf_counter() - started
+            msg = repo / ".git" / "COMMIT_EDITMSG"
+            walls, prompts, gens, prompt_s, gen_s = [], [], [], [], []
+            for _ in range(runs):
+                flush(server)
+                msg.write_text("\n# git's comment\n")
+                before = metrics(server)
+                walls.append(timed(hook_cmd(msg), cwd=repo, env=hook_env))
+                after = metrics(server)
+                prompt_s.append(after["prompt_seconds_total"] - before["prompt_seconds_total"])
+                gen_s.append(
+                    after["tokens_predicted_seconds_total"]
+                    - before["tokens_predicted_seconds_total"]
+                )
+                got = read_stats(stats)
+                prompts.append(got["prompt_tokens"])
+                gens.append(got["completion_tokens"])
+            rows.append(
+                {
+                    "lines": lines,
+                    "repo_seconds": made,
+                    "wall_ms": median_ms(walls),
+                    "prompt_tokens": statistics.median(prompts),
+                    "completion_tokens": statistics.median(gens),
+                    "prompt_ms": median_ms(prompt_s),
+                    "predicted_ms": median_ms(gen_s),
+                    "n_ctx": n_ctx["n_ctx"],
+                    "startup_s": server.startup_seconds,
+                }
+            )
+            print(f"bench: {lines} lines: {rows[-1]}", file=sys.stderr)
+    return rows
+
+
+def bench_cache(work: Path) -> dict[str, Any]:
+    """Two consecutive commits with different diffs; what the second took from the cache."""
+    env = base_env(work / "home")
+    repo = work / "cache-repo"
+    # One consistent style in the history: the style the hook infers from it is part of the
+    # instructions, and a history that flips style changes them (and so the cached prefix).
+    make_repo(repo, 200, subject="feat: add the modules")
+    git(repo, "commit", "-q", "-m", "feat: change the limits")
+    with real_server(REAL_CTX) as server:
+        stats = work / "cache-stats.jsonl"
+        hook_env = {
+            **env,
+            "COMMIT_POLISH_API_BASE": server.api_base,
+            "COMMIT_POLISH_MODEL": "llamafile/smollm2",
+            "COMMIT_POLISH_MAX_TOKENS": str(REAL_MAX_TOKENS),
+            "COMMIT_POLISH_TIMEOUT": "600",
+            "COMMIT_POLISH_STATS": str(stats),
+        }
+        msg = repo / ".git" / "COMMIT_EDITMSG"
+        results = []
+        for n, path in enumerate(["src/pkg0/module_00000.py", "src/pkg1/module_00001.py"]):
+            with (repo / path).open("a") as out:
+                out.write(f"    extra_{n} = limit_{n} * 2\n")
+            git(repo, "add", path)
+            msg.write_text("\n# git's comment\n")
+            wall = timed(hook_cmd(msg), cwd=repo, env=hook_env)
+            got = read_stats(stats)
+            got["wall_ms"] = wall * 1000
+            results.append(got)
+            # A fixed subject: the hook may have failed open and left no message.
+            git(repo, "commit", "-q", "-m", f"feat: add extra value {n}")
+        system = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from commit_polish import hook; "
+                "sys.stdout.write(hook.build_request(hook.load_context()).messages[0]['content'])",
+            ],
+            cwd=repo,
+            env=hook_env,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        system_tokens = len(
+            httpx.post(f"{server.base_url}/tokenize", json={"content": system}).json()["tokens"]
+        )
+    return {"first": results[0], "second": results[1], "system_tokens": system_tokens}
+
+
+# --------------------------------------------------------------------------- report
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPUs (`nproc`), {cpu}, Python {platform.python_version()}"
+
+
+def write_report(
+    skip: dict[str, float],
+    imports: list[str],
+    overhead: dict[str, float],
+    sizes: list[dict[str, Any]],
+    cache: dict[str, Any] | None,
+    runs: int,
+    real_runs: int,
+    measured: dict[str, str],
+) -> str:
+    out = [
+        f"Measured {measured['date']} on {measured['machine']}.",
+        "",
+        f"### Skip paths (median of {runs} runs, wall time of the whole process)",
+        "",
+        "| case | median ms | over `python -c pass` |",
+        "| --- | ---: | ---: |",
+    ]
+    base = skip["python -c pass"]
+    for name, ms in skip.items():
+        out.append(f"| {name} | {ms:.0f} | {ms - base:+.0f} |")
+    out += [
+        "",
+        "Heavy modules imported on the `-m` skip path: "
+        + (", ".join(imports) if imports else "none (no litellm, httpx, click, openai, pydantic)"),
+        "",
+        f"### Generate path against an instant stand-in server (median of {runs} runs)",
+        "",
+        "| case | median ms |",
+        "| --- | ---: |",
+    ]
+    for name, ms in overhead.items():
+        out.append(f"| {name} | {ms:.0f} |")
+    hook_ms = overhead["commit-polish hook (generate)"]
+    lite_ms = overhead['python -c "import litellm"']
+    out += ["", f"Hook overhead beyond importing litellm: **{hook_ms - lite_ms:.0f} ms**.", ""]
+    if sizes:
+        out += [
+            f"### Diff size with llama-server + SmolLM2-135M (ctx {REAL_CTX}, max_tokens "
+            f"{REAL_MAX_TOKENS}, median of {real_runs} runs, nothing cached)",
+            "",
+            "| changed lines | prompt tokens | hook wall ms | prompt eval ms | generation ms |"
+            " generated tokens |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for r in sizes:
+            out.append(
+                f"| {r['lines']:,} | {r['prompt_tokens']:.0f} | {r['wall_ms']:.0f} | "
+                f"{r['prompt_ms']:.0f} | {r['predicted_ms']:.0f} | {r['completion_tokens']:.0f} |"
+            )
+        budget_row, last = sizes[2], sizes[-1]
+        wall_ratio = last["wall_ms"] / budget_row["wall_ms"]
+        token_ratio = last["prompt_tokens"] / budget_row["prompt_tokens"]
+        out += [
+            "",
+            f"100,000 lines vs 1,000 lines (already over the budget): wall time x{wall_ratio:.2f},"
+            f" prompt tokens x{token_ratio:.2f}. "
+            f"Server start-up (model load): {sizes[0]['startup_s']:.1f} s, paid once by"
+            " `commit-polish serve`, never by the hook.",
+            "",
+            "![prompt tokens and wall time by diff size](performance.png)",
+            "",
+        ]
+    if cache:
+        first, second = cache["first"], cache["second"]
+        out += [
+            "### Prompt cache: two consecutive commits",
+            "",
+            "| commit | prompt tokens | cached tokens | hook wall ms |",
+            "| --- | ---: | ---: | ---: |",
+            f"| first | {first['prompt_tokens']} | {first['cached_tokens']} |"
+            f" {first['wall_ms']:.0f} |",
+            f"| second (different diff) | {second['prompt_tokens']} | {second['cached_tokens']} |"
+            f" {second['wall_ms']:.0f} |",
+            "",
+            f"The system message (the fixed instructions) is {cache['system_tokens']} tokens; the"
+            f" second commit took {second['cached_tokens']} tokens from the cache.",
+            "",
+        ]
+    return "\n".join(out)
+
+
+START, END = "<!-- results: written by python -m bench.run -->", "<!-- /results -->"
+
+
+def replace_results(path: Path, tables: str) -> None:
+    """Put ``tables`` between the markers in ``path``, keeping the prose around them."""
+    text = path.read_text() if path.exists() else f"# Performance\n\n{START}\n{END}\n"
+    if START not in text or END not in text:
+        text += f"\n{START}\n{END}\n"
+    head, rest = text.split(START, 1)
+    tail = rest.split(END, 1)[1]
+    path.write_text(f"{head}{START}\n{tables}\n{END}{tail}")
+
+
+SECTIONS = ("skip", "overhead", "sizes", "cache")
+RAW = DOCS / "performance.json"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=15, help="runs per fast case")
+    parser.add_argument("--real-runs", type=int, default=3, help="runs per real-server case")
+    parser.add_argument("--no-real", action="store_true", help="skip llama-server benchmarks")
+    parser.add_argument(
+        "--only",
+        default=",".join(SECTIONS),
+        help="comma-separated sections to measure (the others are kept from "
+        "docs/performance.json): " + ", ".join(SECTIONS),
+    )
+    args = parser.parse_args(argv)
+    todo = set(args.only.split(","))
+    if args.no_real:
+        todo -= {"sizes", "cache"}
+    raw: dict[str, Any] = json.loads(RAW.read_text()) if RAW.exists() else {}
+    with tempfile.TemporaryDirectory(prefix="commit-polish-bench-") as tmp:
+        work = Path(tmp)
+        (work / "home").mkdir()
+
+        def save(section: str, value: Any) -> None:
+            raw[section] = value
+            raw["measured"] = {"date": datetime.date.today().isoformat(), "machine": machine()}
+            RAW.write_text(json.dumps(raw, indent=1) + "\n")
+            print(f"bench: {section} {value}", file=sys.stderr)
+
+        if "skip" in todo or "overhead" in todo:
+            skip = bench_skip(work, args.runs)
+            save("skip", {"runs": args.runs, "medians": skip, "imports": heavy_imports(work)})
+        if "overhead" in todo:
+            save("overhead", {"runs": args.runs, "medians": bench_overhead(work, args.runs)})
+        if "sizes" in todo:
+            save("sizes", {"runs": args.real_runs, "rows": bench_sizes(work, args.real_runs)})
+        if "cache" in todo:
+            save("cache", bench_cache(work))
+    sizes = raw.get("sizes", {}).get("rows", [])
+    tables = write_report(
+        raw["skip"]["medians"],
+        raw["skip"]["imports"],
+        raw["overhead"]["medians"],
+        sizes,
+        raw.get("cache"),
+        raw["skip"]["runs"],
+        raw.get("sizes", {}).get("runs", 0),
+        raw["measured"],
+    )
+    DOCS.mkdir(exist_ok=True)
+    replace_results(DOCS / "performance.md", tables)
+    if sizes:
+        xs = [float(r["lines"]) for r in sizes]
+        png.chart(
+            DOCS / "performance.png",
+            xs,
+            [
+                ("prompt tokens", [float(r["prompt_tokens"]) for r in sizes], (31, 119, 180)),
+                ("wall ms", [float(r["wall_ms"]) for r in sizes], (214, 39, 40)),
+            ],
+            title="changed lines (log) vs prompt tokens and hook wall time",
+        )
+    print(tables)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""What a llama.cpp-family server (llama-server, llamafile) can tell us about itself.
+
+Two cheap questions, asked only on the generate path once the server is known to listen:
+its context size (``GET /props``) and how many tokens a text is (``POST /tokenize``). Any
+other server (Ollama, vLLM, a proxy) answers 404 or something else, and every failure is
+``None``: the caller then falls back to character estimates. Nothing is cached on disk: on
+loopback ``/props`` costs about a millisecond, and a cached answer would go stale when the
+server is restarted with another ``-c``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+PROBE_TIMEOUT = 2.0
+TOKENIZE_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    n_ctx: int  # the context size of one slot, in tokens
+
+
+def root_url(api_base: str) -> str:
+    """``http://host:port`` for ``http://host:port/v1`` (llama.cpp's own endpoints)."""
+    base = api_base.rstrip("/")
+    if base.endswith("/v1"):
+        base = base[: -len("/v1")]
+    return base
+
+
+def _request(method: str, url: str, *, timeout: float, body: dict[str, Any] | None) -> Any:
+    """The decoded JSON answer, or None on any failure (transport, status, not JSON), within
+    ``timeout`` seconds in all (and within the hook's budget): httpx's timeouts are per read,
+    and a server dripping a byte at a time would defeat them."""
+    import threading
+
+    from commit_polish import llm
+
+    limit = llm.remaining(timeout)
+    outcome: list[Any] = []
+    worker = threading.Thread(
+        target=lambda: outcome.append(_request_now(method, url, timeout=limit, body=body)),
+        name="commit-polish-probe",
+        daemon=True,
+    )
+    worker.start()
+    worker.join(limit)
+    if worker.is_alive():
+        llm._abandoned.append(worker)  # so that the hook exits at once (hook.exit_process)
+    return outcome[0] if outcome else None
+
+
+def _request_now(method: str, url: str, *, timeout: float, body: dict[str, Any] | None) -> Any:
+    import httpx
+
+    try:
+        # trust_env=False: a loopback server must never be reached through HTTP_PROXY.
+        with httpx.Client(timeout=timeout, trust_env=False) as client:
+            response = client.request(method, url, json=body)
+        if response.status_code != 200:
+            return None
+        return response.json()
+    except (httpx.HTTPError, ValueError):
+        return None
+
+
+def probe(api_base: str, *, timeout: float = PROBE_TIMEOUT) -> ServerInfo | None:
+    """The server's context size, or None when it is not a llama.cpp-family server."""
+    if not api_base:
+        return None
+    data = _request("GET", root_url(api_base) + "/props", timeout=timeout, body=None)
+    if not isinstance(data, dict):
+        return None
+    settings = data.get("default_generation_settings")
+    n_ctx = settings.get("n_ctx") if isinstance(settings, dict) else None
+    if n_ctx is None:  # older llama.cpp servers put it at the top level
+        n_ctx = data.get("n_ctx")
+    if not isinstance(n_ctx, int) or isinstance(n_ctx, bool) or n_ctx <= 0:
+        return None
+    return ServerInfo(n_ctx=n_ctx)
+
+
+def count_tokens(api_base: str, text: str, *, timeout: float = TOKENIZE_TIMEOUT) -> int | None:
+    """How many tokens the server's model makes of ``text``, or None when it cannot say."""
+    if not api_base:
+        return None
+    data = _request(
+        "POST", root_url(api_base) + "/tokenize", timeout=timeout, body={"content": text}
+    )
+    tokens = data.get("tokens") if isinstance(data, dict) else None
+    if not isinstance(tokens, list):
+        return None
+    return len(tokens)

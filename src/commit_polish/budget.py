@@ -1,0 +1,88 @@
+"""Fit the diff summary to the server's context, in tokens when the server can count them.
+
+With a llama.cpp-family server (see ``backend.py``) the room for the diff is
+``n_ctx - max_tokens - tokens(fixed part of the prompt) - MARGIN_TOKENS``, and the summary
+is measured with the server's own tokenizer: a first guess at the character budget, one
+count, a rescale by the chars-per-token ratio just measured, and a count again, so what is
+sent fits the context whatever the diff. ``prompt_budget`` (characters) still caps it: it is
+the user's speed setting, the context is the hard limit. Any other server: the character
+budget alone, as before.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from commit_polish import backend
+from commit_polish import diff as diff_mod
+
+# Characters per token when estimating; code and diffs run about 3 to 4 on common models.
+CHARS_PER_TOKEN = 3.5
+# When the context is known but /tokenize failed: a safe (low) ratio, so the estimate errs
+# on the short side.
+SAFE_CHARS_PER_TOKEN = 2.5
+# The chat template's role markers, BOS, and the short "N more hunks" note.
+MARGIN_TOKENS = 64
+MAX_ATTEMPTS = 4
+# Providers that speak llama.cpp's API (OpenAI-compatible, with cache_prompt and /props).
+LLAMA_CPP_PROVIDERS = ("llamafile", "openai", "hosted_vllm", "")
+
+
+@dataclass(frozen=True)
+class Fit:
+    summary: diff_mod.Summary
+    n_ctx: int | None = None  # the server's context, when it told us
+    room_tokens: int | None = None  # tokens left for the file list and the diff
+    tokens: int | None = None  # what the file list and the diff came to, when counted
+    extra_body: dict[str, Any] = field(default_factory=dict)
+
+
+def is_llama_cpp_provider(model: str) -> bool:
+    provider = model.split("/", 1)[0] if "/" in model else ""
+    return provider in LLAMA_CPP_PROVIDERS
+
+
+def summary_text(summary: diff_mod.Summary) -> str:
+    return f"{summary.files}\n{summary.diff}"
+
+
+def fit(
+    prepared: diff_mod.Prepared,
+    *,
+    model: str,
+    api_base: str,
+    fixed_text: str,
+    max_tokens: int,
+    prompt_budget: int,
+) -> Fit:
+    """The largest summary that fits both ``prompt_budget`` characters and the server's
+    context (``fixed_text`` is the prompt without the file list and the diff)."""
+    info = backend.probe(api_base) if is_llama_cpp_provider(model) else None
+    if info is None:
+        return Fit(diff_mod.select(prepared, prompt_budget))
+    extra: dict[str, Any] = {"cache_prompt": True}
+    fixed = backend.count_tokens(api_base, fixed_text)
+    can_count = fixed is not None
+    if fixed is None:
+        fixed = math.ceil(len(fixed_text) / SAFE_CHARS_PER_TOKEN)
+    room = max(info.n_ctx - max_tokens - fixed - MARGIN_TOKENS, 0)
+    ratio = CHARS_PER_TOKEN if can_count else SAFE_CHARS_PER_TOKEN
+    chars = min(prompt_budget, int(room * ratio))
+    summary = diff_mod.select(prepared, chars)
+    for _ in range(MAX_ATTEMPTS):
+        text = summary_text(summary)
+        tokens = backend.count_tokens(api_base, text) if can_count else None
+        if tokens is None:  # cannot count: a conservative estimate instead
+            chars = min(chars, int(room * SAFE_CHARS_PER_TOKEN))
+            summary = diff_mod.select(prepared, chars)
+            return Fit(summary, info.n_ctx, room, None, extra)
+        if tokens <= room:
+            return Fit(summary, info.n_ctx, room, tokens, extra)
+        # Scale by the ratio just measured, 5% under it, and try again.
+        chars = min(chars - 1, int(len(text) * room / tokens * 0.95))
+        summary = diff_mod.select(prepared, max(chars, 0))
+    # Still over after every attempt (a tokenizer far from any ratio): send no hunks at all.
+    summary = diff_mod.select(prepared, 0)
+    return Fit(summary, info.n_ctx, room, None, extra)

@@ -1,0 +1,264 @@
+"""Token budgets from the server (issue 6): /props and /tokenize, and the fallbacks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import completion, fake_tokens, git
+from pytest_httpx import HTTPXMock
+
+from commit_polish import backend, budget, diff, hook
+from commit_polish import git as git_mod
+
+BASE = "http://127.0.0.1:8080/v1"
+PROPS = "http://127.0.0.1:8080/props"
+TOKENIZE = "http://127.0.0.1:8080/tokenize"
+
+
+@pytest.mark.parametrize(
+    ("base", "root"),
+    [
+        ("http://127.0.0.1:8080/v1", "http://127.0.0.1:8080"),
+        ("http://127.0.0.1:8080/v1/", "http://127.0.0.1:8080"),
+        ("http://localhost:9000", "http://localhost:9000"),
+    ],
+)
+def test_root_url(base: str, root: str) -> None:
+    assert backend.root_url(base) == root
+
+
+def test_probe_reads_n_ctx(httpx_mock: HTTPXMock, llama_cpp: dict[str, int]) -> None:
+    llama_cpp["n_ctx"] = 8192
+    assert backend.probe(BASE) == backend.ServerInfo(n_ctx=8192)
+
+
+def test_probe_reads_top_level_n_ctx(httpx_mock: HTTPXMock, llama_cpp: dict[str, int]) -> None:
+    httpx_mock.reset()
+    httpx_mock.add_response(url=PROPS, json={"n_ctx": 2048})
+    assert backend.probe(BASE) == backend.ServerInfo(n_ctx=2048)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"status_code": 404, "json": {"error": "not found"}},
+        {"status_code": 500, "json": {"default_generation_settings": {"n_ctx": 4096}}},
+        {"content": b"<html>not json</html>"},
+        {"json": {"data": [{"id": "model"}]}},
+        {"json": {"default_generation_settings": {"n_ctx": "4096"}}},
+        {"json": {"default_generation_settings": {"n_ctx": 0}}},
+        {"json": [1, 2, 3]},
+    ],
+    ids=["404", "500", "not-json", "other-shape", "string", "zero", "list"],
+)
+def test_probe_not_llama_cpp(
+    httpx_mock: HTTPXMock, llama_cpp: dict[str, int], answer: dict[str, object]
+) -> None:
+    httpx_mock.reset()
+    httpx_mock.add_response(url=PROPS, **answer)  # type: ignore[arg-type]
+    assert backend.probe(BASE) is None
+
+
+def test_probe_transport_errors_are_none(httpx_mock: HTTPXMock, llama_cpp: dict[str, int]) -> None:
+    httpx_mock.reset()
+    httpx_mock.add_exception(httpx.ConnectError("refused"), url=PROPS)
+    assert backend.probe(BASE) is None
+    httpx_mock.add_exception(httpx.ReadTimeout("slow"), url=PROPS)
+    assert backend.probe(BASE) is None
+    assert backend.probe("") is None
+
+
+def test_count_tokens(httpx_mock: HTTPXMock, llama_cpp: dict[str, int]) -> None:
+    assert backend.count_tokens(BASE, "x" * 10) == 3
+    sent = json.loads(httpx_mock.get_requests()[-1].content)
+    assert sent == {"content": "x" * 10}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [{"status_code": 404}, {"json": {"tokens": "many"}}, {"content": b"oops"}],
+    ids=["404", "shape", "not-json"],
+)
+def test_count_tokens_failures(
+    httpx_mock: HTTPXMock, llama_cpp: dict[str, int], answer: dict[str, object]
+) -> None:
+    httpx_mock.reset()
+    httpx_mock.add_response(url=TOKENIZE, **answer)  # type: ignore[arg-type]
+    assert backend.count_tokens(BASE, "text") is None
+
+
+# ------------------------------------------------------------------ fitting
+
+
+def _big_diff(repo: Path, files: int = 200) -> diff.Prepared:
+    for i in range(files):
+        (repo / f"m{i:03}.py").write_text("".join(f"value_{i}_{n} = {n}\n" for n in range(60)))
+    git(repo, "add", "-A")
+    return diff.prepare(git_mod.staged_diff(repo, context=diff.CONTEXT_LINES))
+
+
+@pytest.mark.parametrize("n_ctx", [1024, 2048, 4096])
+def test_fit_counts_tokens_within_context(
+    repo: Path, httpx_mock: HTTPXMock, llama_cpp: dict[str, int], n_ctx: int
+) -> None:
+    llama_cpp["n_ctx"] = n_ctx
+    prepared = _big_diff(repo)
+    fixed = "system rules " * 40
+    fit = budget.fit(
+        prepared,
+        model="llamafile/m",
+        api_base=BASE,
+        fixed_text=fixed,
+        max_tokens=200,
+        prompt_budget=100_000,
+    )
+    room = n_ctx - 200 - len(fake_tokens(fixed)) - budget.MARGIN_TOKENS
+    assert fit.n_ctx == n_ctx
+    assert fit.room_tokens == room
+    assert fit.tokens is not None
+    assert fit.tokens == len(fake_tokens(budget.summary_text(fit.summary))) <= room
+    # Most of the room is used: the measured ratio rescales the first guess.
+    assert fit.tokens > 0.7 * room
+    assert fit.extra_body == {"cache_prompt": True}
+
+
+def test_fit_keeps_the_users_character_cap(
+    repo: Path, httpx_mock: HTTPXMock, llama_cpp: dict[str, int]
+) -> None:
+    llama_cpp["n_ctx"] = 32768
+    fit = budget.fit(
+        _big_diff(repo),
+        model="openai/m",
+        api_base=BASE,
+        fixed_text="rules",
+        max_tokens=100,
+        prompt_budget=3000,
+    )
+    assert len(fit.summary.files) + len(fit.summary.diff) <= 3000
+    assert fit.extra_body == {"cache_prompt": True}
+
+
+def test_fit_without_tokenize_estimates_safely(
+    repo: Path, httpx_mock: HTTPXMock, llama_cpp: dict[str, int]
+) -> None:
+    httpx_mock.reset()
+    httpx_mock.add_response(url=PROPS, json={"default_generation_settings": {"n_ctx": 2048}})
+    httpx_mock.add_response(url=TOKENIZE, status_code=404, is_reusable=True)
+    fixed = "rules " * 50
+    fit = budget.fit(
+        _big_diff(repo),
+        model="llamafile/m",
+        api_base=BASE,
+        fixed_text=fixed,
+        max_tokens=300,
+        prompt_budget=100_000,
+    )
+    room = 2048 - 300 - -(-len(fixed) * 2 // 5) - budget.MARGIN_TOKENS
+    assert fit.room_tokens == room
+    assert fit.tokens is None
+    size = len(budget.summary_text(fit.summary))
+    assert size <= room * budget.SAFE_CHARS_PER_TOKEN
+    assert fit.extra_body == {"cache_prompt": True}
+
+
+def test_fit_not_llama_cpp_uses_the_character_budget(
+    repo: Path, httpx_mock: HTTPXMock, llama_cpp: dict[str, int]
+) -> None:
+    httpx_mock.reset()
+    httpx_mock.add_response(url=PROPS, status_code=404)
+    prepared = _big_diff(repo)
+    fit = budget.fit(
+        prepared,
+        model="openai/m",
+        api_base=BASE,
+        fixed_text="rules",
+        max_tokens=300,
+        prompt_budget=5000,
+    )
+    assert fit == budget.Fit(diff.select(prepared, 5000))
+    assert fit.extra_body == {}
+
+
+def test_fit_never_asks_an_ollama_server(repo: Path, httpx_mock: HTTPXMock) -> None:
+    prepared = _big_diff(repo, files=3)
+    fit = budget.fit(
+        prepared,
+        model="ollama/llama3",
+        api_base="http://localhost:11434",
+        fixed_text="rules",
+        max_tokens=300,
+        prompt_budget=5000,
+    )
+    assert fit.extra_body == {}
+    assert httpx_mock.get_requests() == []
+
+
+# ------------------------------------------------------------------ the hook's request
+
+
+@pytest.fixture
+def staged(repo: Path, monkeypatch: pytest.MonkeyPatch, listening_port: int) -> Path:
+    (repo / "greet.py").write_text("def greet():\n    return 'hi'\n")
+    git(repo, "add", "greet.py")
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("COMMIT_POLISH_API_BASE", f"http://127.0.0.1:{listening_port}/v1")
+    msg = repo / ".git" / "COMMIT_EDITMSG"
+    msg.write_bytes(b"\n# comment\n")
+    return msg
+
+
+def test_hook_sends_cache_prompt_to_llama_cpp(
+    staged: Path,
+    httpx_mock: HTTPXMock,
+    llama_cpp: dict[str, int],
+    listening_port: int,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    stats = tmp_path / "stats.jsonl"
+    monkeypatch.setenv("COMMIT_POLISH_STATS", str(stats))
+    chat = f"http://127.0.0.1:{listening_port}/v1/chat/completions"
+    answer = completion("feat: add greet")
+    answer["usage"] = {
+        "prompt_tokens": 120,
+        "completion_tokens": 5,
+        "total_tokens": 125,
+        "prompt_tokens_details": {"cached_tokens": 100},
+    }
+    httpx_mock.add_response(url=chat, json=answer)
+    assert hook.main_hook(staged, None, None) == 0
+    posts = [r for r in httpx_mock.get_requests() if r.url == chat]
+    body = json.loads(posts[0].content)
+    assert body["cache_prompt"] is True
+    user = body["messages"][1]["content"]
+    assert user.endswith("+def greet():\n+    return 'hi'\n")  # the diff comes last
+    assert staged.read_bytes().startswith(b"feat: add greet\n")
+    line = json.loads(stats.read_text().splitlines()[0])
+    assert (line["prompt_tokens"], line["cached_tokens"], line["cache_prompt"]) == (120, 100, True)
+
+
+def test_hook_sends_no_cache_prompt_elsewhere(
+    staged: Path, httpx_mock: HTTPXMock, llama_cpp: dict[str, int], listening_port: int
+) -> None:
+    httpx_mock.reset()
+    chat = f"http://127.0.0.1:{listening_port}/v1/chat/completions"
+    httpx_mock.add_response(url=f"http://127.0.0.1:{listening_port}/props", status_code=404)
+    httpx_mock.add_response(url=chat, json=completion("feat: add greet"))
+    assert hook.main_hook(staged, None, None) == 0
+    body = json.loads(httpx_mock.get_requests()[-1].content)
+    assert "cache_prompt" not in body
+
+
+def test_ollama_request_has_no_cache_prompt(
+    staged: Path, monkeypatch: pytest.MonkeyPatch, listening_port: int
+) -> None:
+    monkeypatch.setenv("COMMIT_POLISH_MODEL", "ollama/llama3")
+    monkeypatch.setenv("COMMIT_POLISH_API_BASE", f"http://127.0.0.1:{listening_port}")
+    called: list[str] = []
+    monkeypatch.setattr(backend, "probe", lambda base, **kw: called.append(base))
+    req = hook.build_request(hook.load_context())
+    assert "cache_prompt" not in req.extra_body
+    assert called == []
