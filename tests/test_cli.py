@@ -74,3 +74,49 @@ def test_no_path_points_at_the_real_home(
     monkeypatch.delenv("COMMIT_POLISH_HOME")  # platformdirs itself follows the XDG variables
     for fn in (paths.config_dir, paths.data_dir, paths.cache_dir, paths.state_dir):
         assert fn().is_relative_to(isolated_home)
+
+
+# ------------------------------------------------------------------ the entry point (issue 6)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        (["hook", "F", "merge"], {}, True),
+        (["hook", "F", "squash"], {}, True),
+        (["hook", "F"], {"COMMIT_POLISH_SKIP": "yes"}, True),
+        (["hook", "F"], {"PRE_COMMIT_COMMIT_MSG_SOURCE": "merge"}, True),
+        (["hook", "F", "message"], {"PRE_COMMIT_COMMIT_MSG_SOURCE": "merge"}, False),
+        (["hook", "F", "message"], {}, False),
+        (["hook", "F", "commit", "HEAD"], {}, False),
+        (["hook", "F"], {"COMMIT_POLISH_SKIP": "0"}, False),
+    ],
+)
+def test_launch_left_alone_agrees_with_the_hook(
+    args: list[str], env: dict[str, str], expected: bool
+) -> None:
+    from commit_polish import hook, launch
+
+    assert launch.left_alone(args, env) is expected
+    source, _sha = hook.resolve_source(args[2] if len(args) > 2 else None, None, env)
+    assert (hook._skip_requested(env) or source in hook.SOURCES_LEFT_ALONE) is expected
+
+
+def test_launch_hook_skip_imports_nothing_heavy(repo: Path) -> None:
+    import subprocess
+    import sys
+
+    msg = repo / ".git" / "COMMIT_EDITMSG"
+    msg.write_text("kept\n")
+    code = (
+        "import sys; sys.argv = ['commit-polish', 'hook', sys.argv[1], 'message']\n"
+        "from commit_polish import launch\n"
+        "try:\n    launch.main()\nexcept SystemExit:\n    pass\n"
+        "heavy = {'litellm', 'httpx', 'click'} & set(sys.modules)\n"
+        "print(sorted(heavy))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(msg)], cwd=repo, capture_output=True, text=True
+    )
+    assert out.stdout.strip() == "[]", out.stderr
+    assert msg.read_text() == "kept\n"

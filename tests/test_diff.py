@@ -151,7 +151,7 @@ def test_added_file_diff_exact(repo: Path) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "listing"),
     [
-        ("README.md", "README.rst", "renamed from README.md README.rst +0 -0"),
+        ("README.md", "README.rst", "renamed from README.md README.rst (content unchanged)"),
         ("src/a.py", "src/b.py", "renamed from src/a.py src/b.py +1 -1"),
         (
             "dir with space/a b.py",
@@ -242,24 +242,40 @@ def test_many_hunks_chosen_whole_within_budget(repo: Path) -> None:
 
 @pytest.mark.parametrize(
     ("budget", "listed"),
-    [(0, None), (10, None), (24, None), (25, 0), (60, 1), (99, 2), (100, 3), (250, 9), (1000, 39)],
+    [
+        (0, None),
+        (20, None),
+        (49, None),
+        (50, 0),
+        (120, 1),
+        (199, 2),
+        (200, 3),
+        (500, 9),
+        (2000, 39),
+    ],
 )
 def test_file_list_over_budget_is_truncated_within_budget(budget: int, listed: int | None) -> None:
+    """With hunks to show, the list gets at most half the budget; the hunks get the rest."""
     raw = "".join(
         f"diff --git a/src/f{i:04}.py b/src/f{i:04}.py\nnew file mode 100644\n"
         f"--- /dev/null\n+++ b/src/f{i:04}.py\n@@ -0,0 +1 @@\n+x = {i}\n"
         for i in range(200)
     ).encode()
     summary = diff.summarize(raw, budget=budget)
+    assert len(summary.files) <= budget // 2
     assert len(summary.files) + len(summary.diff) <= budget
-    assert summary.diff == ""
-    assert summary.omitted_hunks == 200
+    shown = split_hunks(summary.diff)
+    assert summary.omitted_hunks == 200 - len(shown)
+    assert (len(shown) > 0) == (budget - len(summary.files) >= len(_ONE_FILE))
     if listed is None:
         assert summary.files == ""
         return
     lines = summary.files.split("\n")
     assert lines[-1] == "… (more files not listed)"
     assert lines[:-1] == [f"added src/f{i:04}.py +1 -0" for i in range(listed)]
+
+
+_ONE_FILE = "diff --git a/src/f0000.py b/src/f0000.py\n@@ -0,0 +1 @@\n+x = 0\n"
 
 
 # ------------------------------------------------------------------ ranking
@@ -322,6 +338,9 @@ def test_ranking_source_then_tests_then_docs(repo: Path, kinds: int, shown: list
         ("docs/index.html", 2),
         ("CHANGELOG", 2),
         ("LICENSE", 2),
+        ("package.json", 3),
+        ("tests/fixtures/users.json", 3),
+        ("data/prices.csv", 3),
     ],
 )
 def test_rank(path: str, rank: int) -> None:
@@ -365,3 +384,109 @@ def test_latin1_file_from_real_git(repo: Path) -> None:
     assert summary.files == "added legacy.txt +1 -0"
     assert summary.diff.endswith("+na\ufffdve caf\ufffd")
     summary.diff.encode("utf-8")
+
+
+# ------------------------------------------------------------------ cheaper diffs (issue 6)
+
+
+def _summary_of_staged(repo: Path, budget: int = BIG) -> diff.Summary:
+    raw = git.staged_diff(repo, context=diff.CONTEXT_LINES)
+    changed = diff.changed_ignoring_whitespace(git.staged_numstat(repo, ignore_whitespace=True))
+    return diff.summarize(raw, budget=budget, changed_under_w=changed)
+
+
+def test_whitespace_only_file_is_listed_not_shown(repo: Path) -> None:
+    stage(repo, {"src/a.py": "def f():\n    return 1\n", "src/b.py": "x = 1\n"})
+    run_git(repo, "commit", "-q", "-m", "add")
+    stage(repo, {"src/a.py": "def f():\n        return 1   \n", "src/b.py": "x = 2\n"})
+    summary = _summary_of_staged(repo)
+    assert summary.files.splitlines() == [
+        "modified src/a.py +1 -1 (whitespace only, not shown)",
+        "modified src/b.py +1 -1",
+    ]
+    assert "src/a.py" not in summary.diff
+    assert summary.diff.startswith("diff --git a/src/b.py b/src/b.py\n@@ -1 +1 @@\n-x = 1\n+x = 2")
+    assert summary.omitted_hunks == 0
+
+
+def test_whitespace_unknown_shows_everything(repo: Path) -> None:
+    stage(repo, {"a.py": "x  = 1\n"})
+    run_git(repo, "commit", "-q", "-m", "add")
+    raw = stage(repo, {"a.py": "x = 1\n"})
+    assert diff.summarize(raw, budget=BIG).files == "modified a.py +1 -1"
+
+
+def test_whitespace_rename_with_real_edit_is_shown(repo: Path) -> None:
+    stage(repo, {"old.py": numbered(40)})
+    run_git(repo, "commit", "-q", "-m", "add")
+    run_git(repo, "mv", "old.py", "new.py")
+    stage(repo, {"new.py": numbered(40).replace("line 7\n", "line seven\n")})
+    summary = _summary_of_staged(repo)
+    assert summary.files == "renamed from old.py new.py +1 -1"
+    assert "+line seven" in summary.diff
+
+
+def test_pure_rename_has_no_hunks(repo: Path) -> None:
+    stage(repo, {"src/old_name.py": numbered(40)})
+    run_git(repo, "commit", "-q", "-m", "add")
+    run_git(repo, "mv", "src/old_name.py", "src/new_name.py")
+    summary = _summary_of_staged(repo)
+    assert summary.files == "renamed from src/old_name.py src/new_name.py (content unchanged)"
+    assert summary.diff == ""
+    assert summary.omitted_hunks == 0
+
+
+def test_changed_ignoring_whitespace_parses_renames_and_binaries() -> None:
+    numstat = (
+        b"1\t0\tb.py\x000\t0\t\x00c.txt\x00d.txt\x003\t1\t\x00e.py\x00f.py\x00-\t-\timg.png\x00"
+    )
+    assert diff.changed_ignoring_whitespace(numstat) == {"b.py", "f.py", "img.png"}
+    assert diff.changed_ignoring_whitespace(b"") == set()
+
+
+def test_fewer_context_lines_cost_less(repo: Path) -> None:
+    stage(repo, {"src/big.py": numbered(400, "x")})
+    run_git(repo, "commit", "-q", "-m", "big")
+    text = "".join(f"x {i} changed\n" if i % 20 == 0 else f"x {i}\n" for i in range(400))
+    stage(repo, {"src/big.py": text})
+    sizes = {u: len(git.staged_diff(repo, context=u)) for u in (3, 2, 1)}
+    assert sizes[1] < sizes[2] < sizes[3]
+    hunk = diff.parse(git.staged_diff(repo, context=diff.CONTEXT_LINES))[0].hunks[1]
+    assert hunk[0].startswith("@@ -20,3 +20,3 @@")
+    assert hunk[1:] == [" x 19", "-x 20", "+x 20 changed", " x 21"]
+
+
+def test_first_hunk_of_each_file_before_later_hunks(repo: Path) -> None:
+    base = {f"src/m{i}.py": numbered(200, f"m{i}") for i in range(3)}
+    stage(repo, dict(base))
+    run_git(repo, "commit", "-q", "-m", "add")
+    edits: dict[str, str | bytes | None] = {}
+    for name, text in base.items():
+        edits[name] = text.replace(" 10\n", " 10 edited\n").replace(" 150\n", " 150 edited\n")
+    raw = stage(repo, edits)
+    files = diff.parse(raw)
+    assert [len(f.hunks) for f in files] == [2, 2, 2]
+    listing = diff.summarize(raw, budget=BIG).files
+    one = [len(f.header[0]) + 1 + len("\n".join(f.hunks[0])) + 1 for f in files]
+    # Room for one hunk per file, and a little more: every file's first hunk is shown.
+    budget = 2 * len(listing) + sum(one) + 10
+    summary = diff.summarize(raw, budget=budget)
+    assert re.findall(r"^diff --git a/(\S+)", summary.diff, re.M) == [f.path for f in files]
+    assert summary.diff.count(" 10 edited") == 3
+    assert " 150 edited" not in summary.diff
+    assert summary.omitted_hunks == 3
+
+
+def test_huge_diff_redacts_only_what_may_be_chosen(repo: Path) -> None:
+    """Selection is cheap on any diff: only hunks that may fit are redacted (the costly
+    step), so a 30,000-line diff costs about what a budget-sized one does."""
+    files: dict[str, str | bytes | None] = {
+        f"src/m{i:03}.py": numbered(100, f"v{i} =") for i in range(300)
+    }
+    raw = stage(repo, files)
+    prepared = diff.prepare(raw)
+    summary = diff.select(prepared, 6_000)
+    assert len(summary.files) + len(summary.diff) <= 6_000
+    shown = len(split_hunks(summary.diff))
+    assert 0 < shown <= len(prepared._redacted) <= shown + 2
+    assert summary.omitted_hunks == 300 - shown

@@ -52,7 +52,7 @@ def test_request_json_exact(
     request = httpx_mock.get_requests()[0]
     body = json.loads(request.content)
     assert request.url == url(listening_port)
-    assert set(body) == {"model", "messages", "max_tokens", "temperature"}
+    assert set(body) == {"model", "messages", "max_tokens", "temperature", "grammar"}
     assert body["model"] == "gemma-3-1b-it"
     assert body["max_tokens"] == 300
     assert body["temperature"] == 0.2
@@ -113,16 +113,17 @@ FAULTS = {
     ),
     "think only": (
         lambda m, port: m.add_response(
-            json=completion("<think>hmm, a commit</think>"), url=url(port)
+            json=completion("<think>hmm, a commit</think>"), url=url(port), is_reusable=True
         ),
-        "commit-polish: the model's reply was empty (try again, or a larger model)",
+        "commit-polish: the model's reply was empty, twice (try again, or a larger model)",
     ),
     "diff echo": (
         lambda m, port: m.add_response(
             json=completion("diff --git a/greet.py b/greet.py\n+def greet():\n+    return 1"),
             url=url(port),
+            is_reusable=True,
         ),
-        "commit-polish: the model echoed the diff instead of writing a message "
+        "commit-polish: the model echoed the diff instead of writing a message, twice "
         "(try again, or a larger model)",
     ),
 }

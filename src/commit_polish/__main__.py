@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from commit_polish.cli import main
+from commit_polish.launch import main
 
 main()

@@ -54,6 +54,40 @@ def generate() -> None:
         sys.exit(EXIT_INTERRUPTED)
 
 
+@cli.command("eval")
+@click.option(
+    "--last",
+    type=click.IntRange(1, 1000),
+    default=10,
+    show_default=True,
+    help="How many recent non-merge commits to replay.",
+)
+@click.option("--model", metavar="MODEL", help="LiteLLM model to use instead of ai.model.")
+@click.option("--template", metavar="FILE", help="Prompt template to use instead of the config's.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def evaluate(last: int, model: str | None, template: str | None, as_json: bool) -> None:
+    """Replay recent commits in a throwaway worktree and score the generated subjects."""
+    import json
+
+    from commit_polish import evaluate as evaluation
+
+    def progress(row: evaluation.Row) -> None:
+        if not as_json:
+            click.echo(f"commit-polish: {row.sha[:7]} done in {row.seconds:.1f}s", err=True)
+
+    try:
+        report = evaluation.run(last=last, model=model, template=template, progress=progress)
+    except CommitPolishError as exc:
+        fail(exc)
+    except KeyboardInterrupt:
+        click.echo("\ncommit-polish: interrupted (the worktree was removed)", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    if as_json:
+        click.echo(json.dumps(evaluation.as_json(report), indent=2))
+    else:
+        click.echo(evaluation.render(report))
+
+
 @cli.command("config")
 def show_config() -> None:
     """Show the effective configuration and where each value came from."""

@@ -24,7 +24,7 @@ else:  # pragma: no cover
 REPO_FILE = ".commit-polish.toml"
 ENV_PREFIX = "COMMIT_POLISH_"
 # Variables with the prefix that are not config keys.
-ENV_RESERVED = {"HOME", "SKIP", "DEV_CACHE"}  # DEV_CACHE: dev/realserver.py
+ENV_RESERVED = {"HOME", "SKIP", "DEV_CACHE", "STATS"}  # DEV_CACHE: dev/realserver.py
 
 # section -> key -> (type, default). Types: str, int, float, bool, list (of str).
 SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
@@ -33,6 +33,7 @@ SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
         "temperature": (float, 0.2),
         "max_tokens": (int, 300),
         "timeout": (float, 60.0),
+        "allow_remote": (bool, False),
     },
     "llamafile": {
         "path": (str, ""),
@@ -49,6 +50,7 @@ SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
         "template": (str, ""),
         "exclude": (list, []),
         "prompt_budget": (int, 12000),
+        "learn_style": (bool, True),
     },
     "hook": {
         "on_message": (str, "keep"),
@@ -64,7 +66,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 # A repository's own file must not decide where its diffs are sent or what runs.
-REPO_FORBIDDEN = {"model", "path", "model_path", "api_base", "port"}
+REPO_FORBIDDEN = {"model", "path", "model_path", "api_base", "port", "allow_remote"}
 
 TYPE_NAMES = {
     str: "a string",

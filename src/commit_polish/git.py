@@ -122,9 +122,11 @@ def staged_diff(cwd: Path | str | None = None, *, context: int = 3) -> bytes:
     ).stdout
 
 
-def staged_numstat(cwd: Path | str | None = None) -> bytes:
+def staged_numstat(cwd: Path | str | None = None, *, ignore_whitespace: bool = False) -> bytes:
+    flags = ["-w"] if ignore_whitespace else []
     return run(
-        ["diff", "--cached", "--no-color", "--no-ext-diff", "-M", "--numstat", "-z"], cwd=cwd
+        ["diff", "--cached", "--no-color", "--no-ext-diff", "-M", *flags, "--numstat", "-z"],
+        cwd=cwd,
     ).stdout
 
 
@@ -190,3 +192,46 @@ def set_global_config(key: str, value: str) -> None:
 
 def unset_global_config(key: str) -> None:
     run(["config", "--global", "--unset", key], check=False)
+
+
+# --- used by ``commit-polish eval`` (issue 5) ----------------------------------------------
+
+
+def log_commits(count: int, cwd: Path | str | None = None) -> list[tuple[str, str, str]]:
+    """(sha, parent, subject) of the last ``count`` non-merge commits that have a parent
+    (the root commit has no diff to replay), newest first."""
+    proc = run(
+        ["log", f"-n{count}", "--no-merges", "--format=%H%x00%P%x00%s", "HEAD"],
+        cwd=cwd,
+        check=False,
+    )
+    if proc.returncode != 0:  # unborn branch
+        return []
+    out = []
+    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+        sha, parents, subject = [*line.split("\0"), "", ""][:3]
+        if parents:
+            out.append((sha, parents.split()[0], subject))
+    return out
+
+
+def commit_message(sha: str, cwd: Path | str | None = None) -> str:
+    return text(["log", "-n1", "--format=%B", sha], cwd=cwd).strip()
+
+
+def worktree_add(path: Path, commit: str, cwd: Path | str | None = None) -> None:
+    """A detached worktree at ``commit`` without checking files out (only its index and
+    HEAD are used); no branch is created."""
+    run(["worktree", "add", "--detach", "--no-checkout", "-q", str(path), commit], cwd=cwd)
+
+
+def worktree_remove(path: Path, cwd: Path | str | None = None) -> None:
+    run(["worktree", "remove", "--force", str(path)], cwd=cwd, check=False)
+    run(["worktree", "prune"], cwd=cwd, check=False)
+
+
+def stage_commit(sha: str, parent: str, cwd: Path | str) -> None:
+    """In the throwaway worktree ``cwd``: HEAD at ``parent``, the index at ``sha``'s tree,
+    so that what is staged is exactly ``sha``'s change."""
+    run(["reset", "-q", "--soft", parent], cwd=cwd, isolate=True)
+    run(["read-tree", sha], cwd=cwd, isolate=True)

@@ -10,14 +10,18 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from commit_polish import config as config_mod
 from commit_polish import git, message
 from commit_polish.errors import CommitPolishError
 
 if TYPE_CHECKING:
+    from commit_polish.budget import Fit
+    from commit_polish.diff import Prepared
     from commit_polish.llm import Request
+    from commit_polish.prompt import Options
+    from commit_polish.validate import Generation
 
 SOURCES_LEFT_ALONE = {"merge", "squash"}
 
@@ -57,6 +61,7 @@ def _skip_requested(environ: dict[str, str]) -> bool:
 class Context:
     cfg: config_mod.Config
     root: Path | None
+    shape: Any = None  # style.Shape of the last request built (issue 5)
 
 
 def load_context() -> Context:
@@ -64,67 +69,130 @@ def load_context() -> Context:
     return Context(cfg=config_mod.load(root), root=root)
 
 
-def build_request(ctx: Context, *, draft: str = "") -> Request:
-    """The model request for what is staged now."""
-    from commit_polish import diff as diff_mod
-    from commit_polish import llm, prompt
+def destination(ctx: Context) -> str:
+    """The api_base the request goes to; LLMError unless it is on this machine or the user
+    allowed remote servers. Nothing is read, imported or sent before this passes."""
+    from commit_polish import llm, paths
 
+    return llm.check_local(
+        ctx.cfg["model"],
+        ctx.cfg["api_base"],
+        allow_remote=bool(ctx.cfg["allow_remote"]),
+        config_file=str(paths.config_file()),
+        environ=dict(os.environ),
+    )
+
+
+def build_request(ctx: Context, *, draft: str = "") -> Request:
+    """The model request for what is staged now, with secrets redacted."""
+    from commit_polish import diff as diff_mod
+    from commit_polish import grammar, llm, prompt, redact, style
+
+    api_base = destination(ctx)
     cfg = ctx.cfg
-    raw = git.staged_diff()
-    summary = diff_mod.summarize(raw, budget=cfg["prompt_budget"], exclude=cfg["exclude"])
+    raw = git.staged_diff(context=diff_mod.CONTEXT_LINES)
+    prepared = diff_mod.prepare(
+        raw,
+        exclude=cfg["exclude"],
+        changed_under_w=diff_mod.changed_ignoring_whitespace(
+            git.staged_numstat(ignore_whitespace=True)
+        ),
+    )
     template, _where = prompt.load_template(cfg["template"])
+    shape = ctx.shape = style.shape_here(cfg, raw)
+    grammar_fields = grammar.fields(shape.spec, cfg["model"], api_base)
     opts = prompt.Options(
-        style=cfg["style"],
+        style=shape.style,
         gitmoji=cfg["gitmoji"],
-        language=cfg["language"],
+        language=shape.language,
         subject_max_length=cfg["subject_max_length"],
         body=cfg["body"],
     )
-    omitted = (
-        f"({summary.omitted_hunks} more hunks not shown: over the prompt budget)\n\n"
-        if summary.omitted_hunks
-        else ""
-    )
     values = {
-        "diff": summary.diff,
-        "files": summary.files,
+        "diff": "",  # the file list, the diff and the note are fitted below (issue 6)
+        "files": "",
         "branch": git.branch() or "(detached)",
-        "recent_commits": "\n".join(git.recent_subjects(5)) or "(none yet)",
+        "recent_commits": redact.redact_text("\n".join(shape.examples)) or "(none yet)",
         "draft": (
-            f"Draft message written by the author (keep its meaning, improve it):\n{draft}\n\n"
+            "Draft message written by the author (keep its meaning, improve it):\n"
+            f"{redact.redact_text(draft)}\n\n"
             if draft
             else ""
         ),
-        "omitted": omitted,
+        "omitted": "",
     }
+    fitted = fit_summary(ctx, prepared, api_base, template, opts, values)
+    summary = fitted.summary
+    values["diff"], values["files"] = summary.diff, summary.files
+    if summary.omitted_hunks:
+        values["omitted"] = (
+            f"({summary.omitted_hunks} more hunks not shown: over the prompt budget)\n\n"
+        )
     messages = prompt.build_messages(template=template, opts=opts, values=values)
     req = llm.Request(
         model=cfg["model"],
         messages=messages,
-        api_base=cfg["api_base"],
+        api_base=api_base,
         temperature=cfg["temperature"],
         max_tokens=cfg["max_tokens"],
         timeout=cfg["timeout"],
+        extra_body={**fitted.extra_body, **grammar_fields},
     )
     return req
 
 
-def ask_model(ctx: Context, *, draft: str, comment: str) -> str:
-    from commit_polish import llm
+def fit_summary(
+    ctx: Context,
+    prepared: Prepared,
+    api_base: str,
+    template: str,
+    opts: Options,
+    values: dict[str, str],
+) -> Fit:
+    """A ``budget.Fit``: the summary sized to the server's context when it can say.
+    Asks the server only once it is known to listen (a TCP connect, milliseconds)."""
+    from commit_polish import budget, llm, prompt
 
-    req = build_request(ctx, draft=draft)
-    status = LiveStatus(req.model) if sys.stderr.isatty() else None
-    try:
-        reply = llm.complete(req, status=status.update if status else None)
-    finally:
-        if status:
-            status.clear()
-    return message.clean_reply(
-        reply.text,
-        subject_max=ctx.cfg["subject_max_length"],
-        comment=comment,
-        body=ctx.cfg["body"],
+    llm.check_listening(api_base, ctx.cfg["timeout"])
+    fixed = prompt.build_messages(template=template, opts=opts, values=values)
+    return budget.fit(
+        prepared,
+        model=ctx.cfg["model"],
+        api_base=api_base,
+        fixed_text="\n".join(m["content"] for m in fixed),
+        max_tokens=ctx.cfg["max_tokens"],
+        prompt_budget=ctx.cfg["prompt_budget"],
     )
+
+
+def ask_model(ctx: Context, *, draft: str, comment: str) -> str:
+    """A cleaned message for what is staged; CommitPolishError when the staged content
+    changed while the model was working (the message would describe something else)."""
+    return generate_message(ctx, draft=draft, comment=comment).text
+
+
+def generate_message(ctx: Context, *, draft: str, comment: str) -> Generation:
+    """ask_model with the replies' timings and token counts (``commit-polish eval``).
+    The message is validated; one invalid answer is retried once with a correction."""
+    from commit_polish import llm, validate
+
+    tree = git.write_tree()
+    with llm.budget(ctx.cfg["timeout"]):  # probes, token counts and the model, all in one
+        req = build_request(ctx, draft=draft)
+        status = LiveStatus(req.model) if sys.stderr.isatty() else None
+        try:
+            result = validate.generate(
+                req, ctx.shape, comment=comment, status=status.update if status else None
+            )
+        finally:
+            if status:
+                status.clear()
+    if git.write_tree() != tree:
+        raise CommitPolishError(
+            "the staged changes changed while the model was working; message left as git "
+            "wrote it (commit again for a fresh one)"
+        )
+    return result
 
 
 class LiveStatus:
@@ -167,6 +235,9 @@ def run_hook(
         return f"{operation} in progress"
     if not git.has_staged_changes():
         return "nothing staged"
+    destination(ctx)
+    if _read_only(msg_file):
+        raise CommitPolishError(f"{msg_file} is read-only; message left as git wrote it")
     original_bytes = msg_file.read_bytes()
     original = message.decode(original_bytes)
     comment = git.comment_string(original)
@@ -187,8 +258,22 @@ def run_hook(
         raise CommitPolishError(
             "the message file changed while the model was working; left as it is"
         )
-    message.write_atomic(msg_file, message.encode(content))
+    try:
+        message.write_atomic(msg_file, message.encode(content))
+    except OSError as exc:
+        raise CommitPolishError(
+            f"cannot write {msg_file}: {exc.strerror or exc}; message left as git wrote it"
+        ) from exc
     return None
+
+
+def _read_only(path: Path) -> bool:
+    """Whether the message file's write bits are all off (someone made it read-only on
+    purpose; a rename would still replace it, so ask the mode bits, not access())."""
+    try:
+        return not path.stat().st_mode & 0o222
+    except OSError:
+        return False
 
 
 def _without_text(original: str, comment: str) -> str:
@@ -241,4 +326,6 @@ def generate_for_stdout() -> str:
     """A message for what is staged, for ``commit-polish generate``."""
     if not git.has_staged_changes():
         raise CommitPolishError("nothing staged (stage changes with: git add)")
-    return ask_model(load_context(), draft="", comment=git.comment_string())
+    ctx = load_context()
+    destination(ctx)
+    return ask_model(ctx, draft="", comment=git.comment_string())

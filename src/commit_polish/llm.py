@@ -8,13 +8,14 @@ server drips bytes slowly enough to defeat per-read timeouts.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit
 from commit_polish.errors import LLMError
 
 Status = Callable[[float], None]
+MAX_REPLY_CHARS = 100_000
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Reply:
     prompt_tokens: int | None
     completion_tokens: int | None
     seconds: float
+    cached_tokens: int | None = None  # prompt tokens the server took from its cache
 
 
 def check_listening(api_base: str, timeout: float) -> None:
@@ -54,6 +57,66 @@ def check_listening(api_base: str, timeout: float) -> None:
             pass
     except OSError as exc:
         raise LLMError(f"no server at {api_base} (start it with: commit-polish serve)") from exc
+
+
+# Providers whose LiteLLM default server is on this machine when no api_base is given:
+# provider -> (environment variable LiteLLM reads first, default base).
+LOCAL_DEFAULTS = {
+    "llamafile": ("LLAMAFILE_API_BASE", "http://127.0.0.1:8080/v1"),
+    "ollama": ("OLLAMA_API_BASE", "http://localhost:11434"),
+    "ollama_chat": ("OLLAMA_API_BASE", "http://localhost:11434"),
+}
+
+
+def effective_api_base(model: str, api_base: str, environ: dict[str, str] | None = None) -> str:
+    """The server LiteLLM would send ``model``'s request to ("" when a hosted service)."""
+    if api_base:
+        return api_base
+    env = os.environ if environ is None else environ
+    provider = model.split("/", 1)[0] if "/" in model else ""
+    if provider in LOCAL_DEFAULTS:
+        variable, default = LOCAL_DEFAULTS[provider]
+        return env.get(variable) or default
+    return ""
+
+
+def is_loopback(api_base: str) -> bool:
+    """Whether ``api_base`` names this machine: 127.0.0.0/8, ::1 or localhost.
+
+    Decided from the text alone, never by resolving a name (a resolver could say anything).
+    """
+    import ipaddress
+
+    try:
+        host = urlsplit(api_base).hostname
+    except ValueError:
+        return False
+    if not host:
+        return False
+    host = host.rstrip(".").lower()
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def check_local(
+    model: str, api_base: str, *, allow_remote: bool, config_file: str, environ: dict[str, str]
+) -> str:
+    """The api_base to use, or LLMError when it is not on this machine and remote servers
+    were not allowed. Runs before any connection is made and before litellm is imported."""
+    base = effective_api_base(model, api_base, environ)
+    if allow_remote or is_loopback(base):
+        return base
+    hint = f"diffs stay local unless you set allow_remote = true in {config_file}"
+    if not base:
+        raise LLMError(f"model {model} with no api_base is a hosted service; {hint}")
+    raise LLMError(f"api_base {base} is not on this machine; {hint}")
 
 
 def _import_litellm() -> Any:
@@ -106,7 +169,28 @@ def _api_key(req: Request) -> str | None:
     return None
 
 
+_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+
+
+def bypass_proxies(api_base: str) -> None:
+    """Add a loopback ``api_base``'s host to NO_PROXY when a proxy is configured.
+
+    httpx (under LiteLLM) sends even a request for 127.0.0.1 to HTTP_PROXY; a diff meant
+    for this machine would go to the proxy's host instead.
+    """
+    if not is_loopback(api_base):
+        return
+    if not any(os.environ.get(v) or os.environ.get(v.lower()) for v in _PROXY_VARIABLES):
+        return
+    host = urlsplit(api_base).hostname or ""
+    for variable in ("NO_PROXY", "no_proxy"):
+        current = os.environ.get(variable, "")
+        if host not in [part.strip() for part in current.split(",")]:
+            os.environ[variable] = f"{current},{host}" if current else host
+
+
 def _call(req: Request) -> Reply:
+    bypass_proxies(req.api_base)
     litellm = _import_litellm()
     started = time.monotonic()
     response = litellm.completion(
@@ -126,18 +210,48 @@ def _call(req: Request) -> Reply:
     content = getattr(choices[0].message, "content", None)
     if not isinstance(content, str):
         raise LLMError("the server's reply had no text (check the server log)")
+    if len(content) > MAX_REPLY_CHARS:
+        # max_tokens bounds a working server's reply to a few kB; this one is broken.
+        raise LLMError(
+            f"the server's reply was {len(content):,} characters long, far beyond max_tokens "
+            "(check the server and its log)"
+        )
     usage = getattr(response, "usage", None)
     return Reply(
         text=content,
         prompt_tokens=getattr(usage, "prompt_tokens", None),
         completion_tokens=getattr(usage, "completion_tokens", None),
         seconds=time.monotonic() - started,
+        cached_tokens=getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", None),
     )
+
+
+_budget_deadline: float | None = None
+
+
+@contextlib.contextmanager
+def budget(seconds: float) -> Iterator[None]:
+    """Within this block every request (probes, token counts, completions and retries)
+    shares one deadline ``seconds`` from now: the hook's total time budget."""
+    global _budget_deadline
+    outer = _budget_deadline
+    _budget_deadline = time.monotonic() + seconds
+    try:
+        yield
+    finally:
+        _budget_deadline = outer
+
+
+def remaining(limit: float) -> float:
+    """``limit`` seconds, or less when the current budget ends sooner (never negative)."""
+    if _budget_deadline is None:
+        return limit
+    return max(min(limit, _budget_deadline - time.monotonic()), 0.0)
 
 
 def complete(req: Request, *, status: Status | None = None) -> Reply:
     """Send ``req`` and return the reply text, within ``req.timeout`` seconds in all."""
-    deadline = time.monotonic() + req.timeout
+    deadline = time.monotonic() + remaining(req.timeout)
     check_listening(req.api_base, req.timeout)
     outcome: dict[str, Any] = {}
 
@@ -166,7 +280,35 @@ def complete(req: Request, *, status: Status | None = None) -> Reply:
             raise exc
         raise _translate(exc, req) from exc
     reply: Reply = outcome["reply"]
+    record_stats(req, reply)
     return reply
+
+
+STATS_ENV = "COMMIT_POLISH_STATS"
+
+
+def record_stats(req: Request, reply: Reply) -> None:
+    """Append one JSON line about this reply to ``$COMMIT_POLISH_STATS`` when it is set
+    (for benchmarks and "why is it slow?"); never fails the request."""
+    path = os.environ.get(STATS_ENV)
+    if not path:
+        return
+    import json
+
+    line = {
+        "model": req.model,
+        "prompt_chars": sum(len(m.get("content", "")) for m in req.messages),
+        "prompt_tokens": reply.prompt_tokens,
+        "cached_tokens": reply.cached_tokens,
+        "completion_tokens": reply.completion_tokens,
+        "seconds": round(reply.seconds, 4),
+        "cache_prompt": req.extra_body.get("cache_prompt"),
+    }
+    try:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(line) + "\n")
+    except OSError:
+        pass
 
 
 _abandoned: list[threading.Thread] = []

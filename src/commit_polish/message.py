@@ -9,8 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +39,8 @@ def write_atomic(path: Path, data: bytes) -> None:
         mode: int | None = path.stat().st_mode & 0o7777
     except FileNotFoundError:
         mode = None
+    import tempfile  # here, not at the top: the hook's skip paths never write
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -159,7 +159,7 @@ def _drop_fences(lines: list[str]) -> list[str]:
 
 
 def looks_like_diff(text: str) -> bool:
-    lines = [line for line in text.splitlines() if line.strip()]
+    lines = [line for line in text.split("\n") if line.strip()]
     if not lines:
         return False
     return sum(1 for line in lines if _is_diff_line(line)) * 2 >= len(lines)
@@ -173,6 +173,16 @@ def _is_diff_line(line: str) -> bool:
 
 
 def _shorten_subject(subject: str, limit: int) -> str:
+    # Until nothing changes: a cut can expose a character the first pass would have
+    # stripped, and cleaning a cleaned message must change nothing.
+    while True:
+        shorter = _shorten_once(subject, limit)
+        if shorter == subject:
+            return shorter
+        subject = shorter
+
+
+def _shorten_once(subject: str, limit: int) -> str:
     subject = subject.strip().strip("*").strip()
     subject = re.sub(r"^#+\s+", "", subject)  # a markdown heading is not a subject
     subject = subject.rstrip(". ")
@@ -185,6 +195,8 @@ def _shorten_subject(subject: str, limit: int) -> str:
 
 
 def _wrap_body(lines: list[str], width: int) -> list[str]:
+    import textwrap
+
     out: list[str] = []
     for line in lines:
         if len(line) <= width or not line.strip():
@@ -209,7 +221,7 @@ def clean_reply(reply: str, *, subject_max: int = 72, comment: str = "#", body: 
     within the limit without a trailing period; puts one blank line before the body and
     wraps the body at 72 columns.
     """
-    text = _THINK.sub("", reply.replace("\r\n", "\n"))
+    text = _THINK.sub("", reply.replace("\r\n", "\n").replace("\r", "\n"))
     text = _OPEN_THINK.sub("", text)
     lines = _drop_fences(text.split("\n"))
     lines = [line.rstrip() for line in lines]
@@ -223,9 +235,7 @@ def clean_reply(reply: str, *, subject_max: int = 72, comment: str = "#", body: 
     if not text:
         raise LLMError("the model's reply was empty (try again, or a larger model)")
     if looks_like_diff(text):
-        raise LLMError(
-            "the model echoed the diff instead of writing a message (try again, or a larger model)"
-        )
+        raise _echoed_diff()
     lines = text.split("\n")
     subject = _shorten_subject(_INLINE_LABEL.sub("", _strip_quotes(lines[0])), subject_max)
     if not subject:
@@ -241,6 +251,15 @@ def clean_reply(reply: str, *, subject_max: int = 72, comment: str = "#", body: 
         body_lines.append(line)
     while body_lines and not body_lines[-1].strip():
         body_lines.pop()
-    if not body or not body_lines:
-        return subject
-    return subject + "\n\n" + "\n".join(_wrap_body(body_lines, BODY_WIDTH))
+    result = subject
+    if body and body_lines:
+        result += "\n\n" + "\n".join(_wrap_body(body_lines, BODY_WIDTH))
+    if looks_like_diff(result):  # what is left (say, the subject alone) must pass too
+        raise _echoed_diff()
+    return result
+
+
+def _echoed_diff() -> LLMError:
+    return LLMError(
+        "the model echoed the diff instead of writing a message (try again, or a larger model)"
+    )

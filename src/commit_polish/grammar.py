@@ -1,0 +1,221 @@
+"""GBNF grammars for llama.cpp-family servers: the reply is a well-formed message by construction.
+
+The grammar is generated from the configured (or learned) style and sent in llama.cpp's
+``grammar`` request field through LiteLLM's ``extra_body``. A server that rejects the field
+(HTTP 400 naming the grammar) is remembered in a small file under the cache directory and
+served without it from then on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from commit_polish.errors import LLMError
+from commit_polish.llm import Reply, Request, Status
+
+DEFAULT_TYPES = (
+    "feat",
+    "fix",
+    "docs",
+    "style",
+    "refactor",
+    "perf",
+    "test",
+    "build",
+    "ci",
+    "chore",
+    "revert",
+)
+BODY_WIDTH = 72
+BODY_LINES = 8  # small models loop in the body until max_tokens; a good body is short
+# A plain subject starts with an imperative verb: small models otherwise open with prose
+# about the code ("Your code is a good example of…") instead of a message.
+PLAIN_VERBS = (
+    "Add", "Allow", "Avoid", "Bump", "Change", "Check", "Clean", "Convert", "Correct",
+    "Create", "Disable", "Document", "Drop", "Enable", "Ensure", "Expose", "Extract", "Fix",
+    "Format", "Handle", "Improve", "Introduce", "Keep", "Log", "Make", "Merge", "Move",
+    "Prevent", "Reduce", "Refactor", "Remove", "Rename", "Replace", "Respond", "Return",
+    "Revert", "Set", "Show", "Simplify", "Skip", "Split", "Support", "Test", "Update",
+    "Upgrade", "Use", "Validate", "Wrap",
+)  # fmt: skip
+FREE_SCOPE_MAX = 20  # characters of a scope when the allowed scopes are not known
+REJECTED_FILE = "grammar-rejected.json"
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The shape of an acceptable message."""
+
+    style: str = "conventional"  # or "plain"
+    types: tuple[str, ...] = DEFAULT_TYPES
+    scopes: tuple[str, ...] | None = None  # None: any scope of [a-z0-9_./-]
+    subject_max: int = 72
+    body: bool = True
+    case: str = "any"  # first letter of the description: "lower", "upper" or "any"
+    gitmoji: bool = False
+
+
+def _literal(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+_CHAR = r"[^\x00-\x1f]"  # any character but control characters (so never a newline)
+_LAST = r"[^\x00-\x1f .:]"  # no trailing space, period or colon ("Here is…:")
+_FIRST = {"lower": "[a-z]", "upper": "[A-Z]", "any": r"[^\x00-\x20]"}
+
+
+def _text_rule(name: str, length: int, case: str) -> str:
+    """A rule for 1..length characters: a first letter, then no trailing space or period."""
+    if length <= 1:
+        return f"{name} ::= {_FIRST[case]}"
+    if length == 2:
+        return f"{name} ::= {_FIRST[case]} {_LAST}?"
+    return f"{name} ::= {_FIRST[case]} ({_CHAR}{{0,{length - 2}}} {_LAST})?"
+
+
+def build(spec: Spec) -> str:
+    """The GBNF grammar text for ``spec``. Every subject it admits is at most
+    ``spec.subject_max`` characters long."""
+    rules: list[str] = []
+    limit = spec.subject_max - (3 if spec.gitmoji else 0)
+    lead = '(gitmoji " ")? ' if spec.gitmoji else ""
+    rules.append("root ::= subject" + (" body?" if spec.body else ""))
+    if spec.style == "plain":
+        verbs = [v.lower() if spec.case == "lower" else v for v in PLAIN_VERBS]
+        rest = limit - max(len(v) for v in verbs) - 1
+        rules.append(f'subject ::= {lead}verb " " text-{rest}')
+        rules.append("verb ::= " + " | ".join(_literal(v) for v in verbs))
+        rules.append(_text_rule(f"text-{rest}", rest, "any"))
+    else:
+        if spec.scopes is None:
+            scope_len = FREE_SCOPE_MAX
+            scope_body = f"[a-z0-9_./-]{{1,{FREE_SCOPE_MAX}}}"
+        else:
+            scope_len = max((len(s) for s in spec.scopes), default=0)
+            scope_body = "(" + " | ".join(_literal(s) for s in spec.scopes) + ")"
+        by_length: dict[int, list[str]] = {}
+        for name in spec.types:
+            by_length.setdefault(len(name), []).append(name)
+        alternatives = []
+        lengths: set[int] = set()
+        for length, names in sorted(by_length.items()):
+            group = " | ".join(_literal(n) for n in names)
+            alternatives.append(
+                f"({group}) tail-{length}" if len(names) > 1 else f"{group} tail-{length}"
+            )
+        rules.append(f"subject ::= {lead}" + " | ".join(alternatives))
+        for length in sorted(by_length):
+            plain = limit - length - 3  # "!" and ": "
+            scoped = plain - scope_len - 2  # "(" scope ")"
+            tail = f'tail-{length} ::= "!"? ": " text-{plain}'
+            if spec.scopes != () and scoped >= 1:
+                tail += f' | scope "!"? ": " text-{scoped}'
+                lengths.add(scoped)
+            lengths.add(plain)
+            rules.append(tail)
+        if spec.scopes != ():
+            rules.append(f'scope ::= "(" {scope_body} ")"')
+        for length in sorted(lengths, reverse=True):
+            rules.append(_text_rule(f"text-{length}", length, spec.case))
+    if spec.gitmoji:
+        rules.append(r"gitmoji ::= [^\x00-\x7f]{1,2}")
+    if spec.body:
+        rules.append(f'body ::= "\\n\\n" line ("\\n" line?){{0,{BODY_LINES - 1}}}')
+        rules.append(f"line ::= {_CHAR}{{1,{BODY_WIDTH}}}")
+    return "\n".join(rules) + "\n"
+
+
+# ----------------------------------------------------------------- when to send it
+
+
+def applies(model: str, api_base: str) -> bool:
+    """Whether the server is llama.cpp-family (llamafile, llama-server, LLaMA Box) and has
+    not rejected the grammar field before.
+
+    Decided from the model prefix: LiteLLM's ``llamafile/`` provider is what our install
+    writes and what every llama.cpp-family server serves; ``openai/`` models on this
+    machine are sent it too (llama-server and LLaMA Box are usually configured so; other
+    local OpenAI-compatible servers ignore the field or reject it once).
+    """
+    from commit_polish.llm import is_loopback
+
+    provider = model.split("/", 1)[0] if "/" in model else ""
+    family = provider == "llamafile" or (provider == "openai" and is_loopback(api_base))
+    return family and not rejected(api_base, model)
+
+
+def _rejected_path() -> Path:
+    from commit_polish import paths
+
+    return paths.cache_dir() / REJECTED_FILE
+
+
+def _key(api_base: str, model: str) -> str:
+    return f"{api_base} {model}"
+
+
+def _load_rejected() -> list[str]:
+    try:
+        data = json.loads(_rejected_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [item for item in data if isinstance(item, str)] if isinstance(data, list) else []
+
+
+def rejected(api_base: str, model: str) -> bool:
+    return _key(api_base, model) in _load_rejected()
+
+
+def remember_rejection(api_base: str, model: str) -> None:
+    """Record that this server rejects the grammar field (best effort: a cache)."""
+    known = _load_rejected()
+    key = _key(api_base, model)
+    if key in known:
+        return
+    path = _rejected_path()
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump([*known, key][-100:], handle)
+        os.replace(tmp, path)
+
+
+_GRAMMAR_WORD = re.compile(r"grammar", re.IGNORECASE)
+
+
+def is_rejection(exc: LLMError) -> bool:
+    """Whether ``exc`` is a server's HTTP 400/422 refusing the grammar field."""
+    cause = exc.__cause__
+    status = getattr(cause, "status_code", None)
+    text = f"{exc} {cause or ''}"
+    if status is None:
+        found = re.search(r"HTTP (\d{3})", str(exc))
+        status = int(found.group(1)) if found else None
+    return status in (400, 422) and bool(_GRAMMAR_WORD.search(text))
+
+
+def complete(req: Request, *, status: Status | None = None) -> Reply:
+    """``llm.complete``; when the server refuses the grammar, remember that and send the
+    same request once more without it."""
+    from commit_polish import llm
+
+    try:
+        return llm.complete(req, status=status)
+    except LLMError as exc:
+        if "grammar" not in req.extra_body or not is_rejection(exc):
+            raise
+    remember_rejection(req.api_base, req.model)
+    extra = {k: v for k, v in req.extra_body.items() if k != "grammar"}
+    return llm.complete(replace(req, extra_body=extra), status=status)
+
+
+def fields(spec: Spec, model: str, api_base: str) -> dict[str, str]:
+    """The request fields to merge into ``extra_body``: ``{"grammar": ...}`` or nothing."""
+    return {"grammar": build(spec)} if applies(model, api_base) else {}

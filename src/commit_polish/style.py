@@ -1,0 +1,249 @@
+"""The repository's own commit style, learned from its recent subjects (one ``git log``).
+
+Learned: Conventional Commits or not (majority), the scopes and extra types in use, the case
+of the description's first letter, ticket ids (``ABC-123: ``, ``[ABC-123] ``, at the start or
+right after ``type(scope): ``), and whether the subjects are ASCII (a cheap stand-in for
+"English"; otherwise the model is told to write in the language of the examples). What is
+learned only replaces defaults: a style or language set in a config file wins.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from commit_polish.grammar import DEFAULT_TYPES, Spec
+
+HISTORY = 50  # subjects read at most
+EXAMPLES = 5  # subjects shown to the model
+MIN_HISTORY = 3  # fewer subjects than this teach nothing
+
+CONVENTIONAL = re.compile(
+    r"^(?P<type>[a-z]+)(?:\((?P<scope>[^()\s]+)\))?(?P<bang>!)?: (?P<desc>\S.*)$"
+)
+_TICKET = r"[A-Z][A-Z0-9]{1,9}-\d+"
+_TICKET_LEAD = re.compile(
+    rf"^(?:\[(?P<bracket>{_TICKET})\]|(?P<colon>{_TICKET}):|(?P<space>{_TICKET}))\s+"
+)
+_BRANCH_TICKET = re.compile(r"(?<![A-Za-z0-9])([A-Za-z][A-Za-z0-9]{1,9}-\d+)(?![0-9])")
+# Directories whose children are the packages a scope usually names.
+_CONTAINERS = {"src", "lib", "libs", "packages", "crates", "cmd", "apps", "internal", "pkg"}
+_SCOPE_OK = re.compile(r"^[A-Za-z0-9_.-]{1,30}$")
+
+
+@dataclass(frozen=True)
+class Ticket:
+    form: str  # "colon" ("ABC-123: "), "bracket" ("[ABC-123] ") or "space" ("ABC-123 ")
+    position: str  # "start" or "after-type"
+    keys: tuple[str, ...]  # project keys seen, e.g. ("ABC",)
+
+    def text(self, ticket_id: str) -> str:
+        return {"colon": f"{ticket_id}: ", "bracket": f"[{ticket_id}] "}.get(
+            self.form, f"{ticket_id} "
+        )
+
+
+@dataclass(frozen=True)
+class RepoStyle:
+    count: int = 0
+    conventional: bool | None = None  # None: too little history to say
+    types: tuple[str, ...] = ()  # types seen at least twice
+    scopes: tuple[str, ...] = ()
+    case: str = "any"
+    ticket: Ticket | None = None
+    ascii: bool = True
+    examples: tuple[str, ...] = ()
+
+
+def split_ticket(subject: str) -> tuple[str, str, str]:
+    """(ticket id, form, rest) of a subject that starts with a ticket, else ("", "", subject)."""
+    found = _TICKET_LEAD.match(subject)
+    if not found:
+        return "", "", subject
+    form = next(name for name in ("bracket", "colon", "space") if found.group(name))
+    return found.group(form), form, subject[found.end() :]
+
+
+def _first_letter_case(text: str) -> str | None:
+    first = text[:1]
+    if not first.isascii() or not first.isalpha():
+        return None
+    return "upper" if first.isupper() else "lower"
+
+
+def learn(subjects: list[str]) -> RepoStyle:
+    """What ``subjects`` (newest first) say about the repository's conventions."""
+    subjects = [s.strip() for s in subjects if s.strip()][:HISTORY]
+    if len(subjects) < MIN_HISTORY:
+        return RepoStyle(count=len(subjects), examples=tuple(subjects[:EXAMPLES]))
+    parsed = []
+    tickets: list[tuple[str, str, str]] = []  # (id, form, position)
+    cases: Counter[str] = Counter()
+    for subject in subjects:
+        ticket_id, form, rest = split_ticket(subject)
+        if ticket_id:
+            tickets.append((ticket_id, form, "start"))
+        match = CONVENTIONAL.match(rest)
+        parsed.append(match)
+        desc = rest
+        if match:
+            desc = match.group("desc")
+            inner_id, inner_form, desc = split_ticket(desc)
+            if inner_id:
+                tickets.append((inner_id, inner_form, "after-type"))
+        case = _first_letter_case(desc)
+        if case:
+            cases[case] += 1
+    matches = [m for m in parsed if m]
+    conventional = len(matches) * 2 > len(subjects)
+    type_counts = Counter(m.group("type") for m in matches)
+    scope_counts = Counter(m.group("scope") for m in matches if m.group("scope"))
+    total_cases = sum(cases.values())
+    case = "any"
+    for name in ("lower", "upper"):
+        if total_cases and cases[name] * 3 >= total_cases * 2:
+            case = name
+    ticket = None
+    if len(tickets) * 3 >= len(subjects):  # a third of the commits carry a ticket id
+        form = Counter(t[1] for t in tickets).most_common(1)[0][0]
+        position = Counter(t[2] for t in tickets).most_common(1)[0][0]
+        keys = tuple(sorted({t[0].split("-")[0] for t in tickets}))
+        ticket = Ticket(form=form, position=position, keys=keys)
+    ascii_count = sum(1 for s in subjects if s.isascii())
+    fits = [s for s, m in zip(subjects, parsed, strict=True) if bool(m) == conventional]
+    return RepoStyle(
+        count=len(subjects),
+        conventional=conventional,
+        types=tuple(t for t, n in type_counts.most_common() if n >= 2 and t not in DEFAULT_TYPES),
+        scopes=tuple(sorted(s for s in scope_counts if _SCOPE_OK.match(s))),
+        case=case,
+        ticket=ticket,
+        ascii=ascii_count * 2 >= len(subjects),
+        examples=tuple(fits[:EXAMPLES]),
+    )
+
+
+def path_scopes(paths: list[str]) -> tuple[str, ...]:
+    """Scopes named by changed paths: the package under src/, packages/, crates/… or the
+    top-level directory; files at the top level name none."""
+    found: set[str] = set()
+    for path in paths:
+        parts = path.split("/")
+        if len(parts) < 2:
+            continue
+        name = parts[1] if parts[0] in _CONTAINERS and len(parts) > 2 else parts[0]
+        name = name.lstrip(".")
+        if _SCOPE_OK.match(name):
+            found.add(name)
+    return tuple(sorted(found))
+
+
+def branch_ticket(branch: str, ticket: Ticket | None) -> str:
+    """The ticket id in a branch name (``feature/abc-123-login`` → ``ABC-123``), when the
+    repository puts ticket ids in its subjects; preferring its project keys."""
+    if ticket is None:
+        return ""
+    candidates = [m.group(1).upper() for m in _BRANCH_TICKET.finditer(branch)]
+    for candidate in candidates:
+        if candidate.split("-")[0] in ticket.keys:
+            return candidate
+    return candidates[0] if candidates and not ticket.keys else ""
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Everything one request needs about the message's form."""
+
+    spec: Spec
+    style: str = "conventional"
+    language: str = "English"
+    examples: tuple[str, ...] = ()
+    ticket_id: str = ""
+    ticket: Ticket | None = None
+    diff_text: str = ""
+    paths: tuple[str, ...] = field(default_factory=tuple)
+
+
+def shape(
+    cfg: Any,
+    *,
+    subjects: list[str],
+    branch: str,
+    paths: list[str],
+    diff_text: str = "",
+) -> Shape:
+    """The message form for this request from the config, and (unless ``learn_style`` is
+    off) the repository's history, branch name and changed paths. ``cfg`` is a Config."""
+    explicit = getattr(cfg, "sources", {})
+    style, language = cfg["style"], cfg["language"]
+    learned = RepoStyle()
+    if cfg["learn_style"]:
+        learned = learn(subjects)
+    if learned.conventional is not None and explicit.get("style", "default") == "default":
+        style = "conventional" if learned.conventional else "plain"
+    if not learned.ascii and explicit.get("language", "default") == "default":
+        language = "the language of the recent commit subjects"
+    ticket_id = branch_ticket(branch, learned.ticket) if cfg["learn_style"] else ""
+    ticket_len = len(learned.ticket.text(ticket_id)) if learned.ticket and ticket_id else 0
+    scopes: tuple[str, ...] | None = None
+    case = "upper" if style == "plain" else "any"
+    if cfg["learn_style"] and learned.conventional is not None:
+        scopes = tuple(sorted(set(learned.scopes) | set(path_scopes(paths))))
+        if learned.case != "any" and (learned.ascii or learned.case == "lower"):
+            case = learned.case
+    if not learned.ascii and case == "upper":
+        case = "any"  # scripts without case
+    spec = Spec(
+        style=style,
+        types=DEFAULT_TYPES + learned.types,
+        scopes=scopes,
+        subject_max=max(cfg["subject_max_length"] - ticket_len, 10),
+        body=bool(cfg["body"]),
+        case=case,
+        gitmoji=bool(cfg["gitmoji"]),
+    )
+    return Shape(
+        spec=spec,
+        style=style,
+        language=language,
+        examples=learned.examples if cfg["learn_style"] else tuple(subjects[:EXAMPLES]),
+        ticket_id=ticket_id,
+        ticket=learned.ticket,
+        diff_text=diff_text,
+        paths=tuple(paths),
+    )
+
+
+def apply_ticket(message: str, shp: Shape) -> str:
+    """Put the branch's ticket id where the repository puts them (replacing one the model
+    may have written there)."""
+    if not shp.ticket_id or shp.ticket is None:
+        return message
+    subject, sep, rest = message.partition("\n")
+    text = shp.ticket.text(shp.ticket_id)
+    _old, _form, bare = split_ticket(subject)
+    if shp.ticket.position == "after-type":
+        match = CONVENTIONAL.match(bare)
+        if match:
+            desc = split_ticket(match.group("desc"))[2]
+            start = match.start("desc")
+            return bare[:start] + text + desc + sep + rest
+    return text + bare + sep + rest
+
+
+def shape_here(cfg: Any, raw_diff: bytes) -> Shape:
+    """:func:`shape` for the repository in the current directory (one ``git log``)."""
+    from commit_polish import diff as diff_mod
+    from commit_polish import git
+
+    subjects = git.recent_subjects(HISTORY if cfg["learn_style"] else EXAMPLES)
+    paths = [f.path for f in diff_mod.parse(raw_diff)]
+    return shape(
+        cfg,
+        subjects=subjects,
+        branch=git.branch(),
+        paths=paths,
+        diff_text=raw_diff.decode("utf-8", "replace"),
+    )

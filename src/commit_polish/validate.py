@@ -1,0 +1,289 @@
+"""Validate a cleaned message, and ask the model once more, saying what was wrong.
+
+Checks: the style (Conventional Commits with an allowed type, or a plain capitalised
+subject), the lengths, that it is not an echo of the diff, and that every file path it
+mentions is in the diff.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from commit_polish import message as message_mod
+from commit_polish.errors import LLMError
+from commit_polish.grammar import Spec
+from commit_polish.llm import Reply, Request, Status
+from commit_polish.style import CONVENTIONAL, Shape, apply_ticket
+
+# Extensions that make ``name.ext`` a file name rather than a word ("e.g.", "v1.2").
+EXTENSIONS = frozenset(
+    [
+        "py",
+        "pyi",
+        "js",
+        "jsx",
+        "ts",
+        "tsx",
+        "mjs",
+        "cjs",
+        "go",
+        "rs",
+        "c",
+        "h",
+        "cc",
+        "cpp",
+        "hpp",
+        "java",
+        "kt",
+        "kts",
+        "rb",
+        "php",
+        "cs",
+        "swift",
+        "scala",
+        "sh",
+        "bash",
+        "zsh",
+        "ps1",
+        "md",
+        "rst",
+        "txt",
+        "adoc",
+        "toml",
+        "yaml",
+        "yml",
+        "json",
+        "jsonc",
+        "ini",
+        "cfg",
+        "conf",
+        "lock",
+        "xml",
+        "html",
+        "css",
+        "scss",
+        "sql",
+        "proto",
+        "gradle",
+        "mod",
+        "sum",
+        "env",
+        "dockerfile",
+        "vue",
+        "svelte",
+        "lua",
+        "pl",
+        "ex",
+        "exs",
+        "erl",
+        "hs",
+        "ml",
+        "clj",
+        "dart",
+        "r",
+        "jl",
+        "nix",
+        "tf",
+        "ipynb",
+        "csv",
+        "tsv",
+    ]
+)
+# Product names that look like file names.
+NOT_PATHS = frozenset(
+    [
+        "node.js",
+        "vue.js",
+        "next.js",
+        "nuxt.js",
+        "react.js",
+        "express.js",
+        "three.js",
+        "d3.js",
+        "chart.js",
+        "ember.js",
+        "backbone.js",
+        "alpine.js",
+        "socket.io",
+    ]
+)
+_PATHLIKE = re.compile(r"(?<![\w@/.-])(?:[\w.-]+/)*[\w-][\w.-]*\.([A-Za-z0-9]+)(?![\w/-])")
+_CODE_CHARS = re.compile(r"[(){};=<>\[\]]")
+
+
+def mentioned_paths(text: str) -> list[str]:
+    """File names and paths in ``text``: ``foo/bar.py``, ``name.ext`` with a known
+    extension; ordinary words, versions and product names like Node.js are not."""
+    found = []
+    for match in _PATHLIKE.finditer(text):
+        token = match.group(0).rstrip(".")
+        ext = token.rsplit(".", 1)[-1].lower() if "." in token else ""
+        if ext not in EXTENSIONS or token.lower() in NOT_PATHS:
+            continue
+        found.append(token)
+    return found
+
+
+def unknown_paths(text: str, diff_text: str, paths: tuple[str, ...] = ()) -> list[str]:
+    """Paths mentioned in ``text`` that appear neither among ``paths`` nor in the diff."""
+    out = []
+    for token in mentioned_paths(text):
+        if token in diff_text:
+            continue
+        if any(p == token or p.endswith("/" + token) for p in paths):
+            continue
+        if token not in out:
+            out.append(token)
+    return out
+
+
+def _diff_lines(diff_text: str) -> set[str]:
+    lines = set()
+    for line in diff_text.splitlines():
+        if line[:1] in "+-" and not line.startswith(("+++", "---")):
+            stripped = line[1:].strip()
+            if len(stripped) >= 8:
+                lines.add(stripped)
+    return lines
+
+
+def is_echo(text: str, diff_text: str) -> bool:
+    """Whether the message repeats the diff's lines instead of describing them: most of
+    its lines are lines of the diff, or its subject is a line of code from it."""
+    code = _diff_lines(diff_text)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines or not code:
+        return False
+    copied = [line for line in lines if line in code]
+    if len(copied) >= 2 and len(copied) * 2 >= len(lines):
+        return True
+    return lines[0] in code and bool(_CODE_CHARS.search(lines[0]))
+
+
+def style_problem(subject: str, spec: Spec) -> str | None:
+    """Why ``subject`` is not in the style of ``spec``, or None."""
+    body = subject
+    if spec.gitmoji and body[:1] and not body[:1].isascii():
+        body = body.split(" ", 1)[-1]
+    if spec.style == "plain":
+        first = body[:1]
+        if CONVENTIONAL.match(body) or (first.isascii() and first.isalpha() and first.islower()):
+            return "the subject must be a plain sentence starting with a capital letter"
+        return None
+    match = CONVENTIONAL.match(body)
+    types = ", ".join(spec.types)
+    if not match:
+        return f"the subject must look like 'type(scope): description' with type one of {types}"
+    if match.group("type") not in spec.types:
+        return f"the type {match.group('type')!r} is not one of {types}"
+    return None
+
+
+def check(text: str, spec: Spec, *, diff_text: str = "", paths: tuple[str, ...] = ()) -> list[str]:
+    """What is wrong with the cleaned message ``text`` (empty when nothing)."""
+    problems = []
+    subject, _sep, body = text.partition("\n")
+    problem = style_problem(subject, spec)
+    if problem:
+        problems.append(problem)
+    if len(subject) > spec.subject_max:
+        problems.append(
+            f"the subject is {len(subject)} characters long; at most {spec.subject_max} allowed"
+        )
+    long_lines = [
+        n for n, line in enumerate(body.splitlines(), 1) if len(line) > message_mod.BODY_WIDTH
+    ]
+    if long_lines:
+        problems.append(f"body lines must be at most {message_mod.BODY_WIDTH} characters long")
+    if body.strip() and not spec.body:
+        problems.append("write the subject line only, no body")
+    if is_echo(text, diff_text):
+        problems.append("it repeats lines of the diff instead of describing the change")
+    unknown = unknown_paths(text, diff_text, paths)
+    if unknown:
+        names = ", ".join(unknown[:3])
+        problems.append(f"it names files that are not in the diff: {names}")
+    return problems
+
+
+@dataclass
+class Generation:
+    text: str = ""
+    replies: list[Reply] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # of the message returned, if any
+
+    @property
+    def seconds(self) -> float:
+        return sum(r.seconds for r in self.replies)
+
+    @property
+    def prompt_tokens(self) -> int | None:
+        counts = [r.prompt_tokens for r in self.replies if r.prompt_tokens is not None]
+        return sum(counts) if counts else None
+
+
+_HINT = re.compile(r"\s*\((?:try again|check)[^)]*\)\s*$")
+
+
+def correction(problems: list[str]) -> str:
+    return (
+        "That commit message is not acceptable: "
+        + "; ".join(problems)
+        + ". Write the commit message again, fixing this. Reply with the message only."
+    )
+
+
+def generate(
+    req: Request,
+    shape: Shape,
+    *,
+    comment: str = "#",
+    status: Status | None = None,
+) -> Generation:
+    """Ask, clean and check; on a problem ask once more with a note of what was wrong.
+
+    Raises LLMError naming the problem when the second answer is not acceptable either.
+    """
+    from commit_polish import grammar
+
+    out = Generation()
+    for attempt in (1, 2):
+        reply = grammar.complete(req, status=status)
+        out.replies.append(reply)
+        try:
+            text = message_mod.clean_reply(
+                reply.text,
+                subject_max=shape.spec.subject_max,
+                comment=comment,
+                body=shape.spec.body,
+            )
+        except LLMError as exc:
+            text, problems = "", [_HINT.sub("", str(exc))]
+        else:
+            problems = check(text, shape.spec, diff_text=shape.diff_text, paths=shape.paths)
+        out.text, out.problems = text, problems
+        if not problems:
+            out.text = apply_ticket(text, shape)
+            return out
+        if attempt == 1:
+            req = replace(
+                req,
+                messages=[
+                    *req.messages,
+                    {"role": "assistant", "content": reply.text},
+                    {"role": "user", "content": correction(problems)},
+                ],
+            )
+    problem = out.problems[0]
+    if not problem.startswith("the model"):
+        problem = f"the model's message was unusable: {problem}"
+    raise Unusable(f"{problem}, twice (try again, or a larger model)", out)
+
+
+class Unusable(LLMError):
+    """Two answers failed validation; ``generation`` holds the last one."""
+
+    def __init__(self, text: str, generation: Generation) -> None:
+        super().__init__(text)
+        self.generation = generation

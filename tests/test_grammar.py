@@ -1,0 +1,123 @@
+"""GBNF generation (a table of specs and their exact grammars) and when it is sent."""
+
+from __future__ import annotations
+
+import pytest
+
+from commit_polish import grammar
+from commit_polish.grammar import Spec
+
+# The longest verb is "Introduce" (9): 50 - 9 - 1 space leaves 40 for the rest.
+PLAIN_50 = (
+    r"""root ::= subject body?
+subject ::= verb " " text-40
+verb ::= """
+    + " | ".join(f'"{verb}"' for verb in grammar.PLAIN_VERBS)
+    + r"""
+text-40 ::= [^\x00-\x20] ([^\x00-\x1f]{0,38} [^\x00-\x1f .:])?
+body ::= "\n\n" line ("\n" line?){0,7}
+line ::= [^\x00-\x1f]{1,72}
+"""
+)
+
+CONVENTIONAL_SCOPED = r"""root ::= subject
+subject ::= "fix" tail-3 | ("feat" | "docs") tail-4
+tail-3 ::= "!"? ": " text-34 | scope "!"? ": " text-29
+tail-4 ::= "!"? ": " text-33 | scope "!"? ": " text-28
+scope ::= "(" ("cli") ")"
+text-34 ::= [a-z] ([^\x00-\x1f]{0,32} [^\x00-\x1f .:])?
+text-33 ::= [a-z] ([^\x00-\x1f]{0,31} [^\x00-\x1f .:])?
+text-29 ::= [a-z] ([^\x00-\x1f]{0,27} [^\x00-\x1f .:])?
+text-28 ::= [a-z] ([^\x00-\x1f]{0,26} [^\x00-\x1f .:])?
+"""
+
+CONVENTIONAL_FREE_SCOPE = r"""root ::= subject
+subject ::= "ci" tail-2
+tail-2 ::= "!"? ": " text-35 | scope "!"? ": " text-13
+scope ::= "(" [a-z0-9_./-]{1,20} ")"
+text-35 ::= [^\x00-\x20] ([^\x00-\x1f]{0,33} [^\x00-\x1f .:])?
+text-13 ::= [^\x00-\x20] ([^\x00-\x1f]{0,11} [^\x00-\x1f .:])?
+"""
+
+NO_SCOPES_GITMOJI = r"""root ::= subject body?
+subject ::= (gitmoji " ")? "fix" tail-3
+tail-3 ::= "!"? ": " text-21
+text-21 ::= [^\x00-\x20] ([^\x00-\x1f]{0,19} [^\x00-\x1f .:])?
+gitmoji ::= [^\x00-\x7f]{1,2}
+body ::= "\n\n" line ("\n" line?){0,7}
+line ::= [^\x00-\x1f]{1,72}
+"""
+
+QUOTED_SCOPE = r"""root ::= subject
+subject ::= "fix" tail-3
+tail-3 ::= "!"? ": " text-30 | scope "!"? ": " text-22
+scope ::= "(" ("a\"b" | "c\\d" | "web-ui") ")"
+text-30 ::= [A-Z] ([^\x00-\x1f]{0,28} [^\x00-\x1f .:])?
+text-22 ::= [A-Z] ([^\x00-\x1f]{0,20} [^\x00-\x1f .:])?
+"""
+
+SPECS = {
+    "plain, body, 50": (Spec(style="plain", subject_max=50, case="upper"), PLAIN_50),
+    "conventional, known scopes, no body": (
+        Spec(
+            types=("feat", "fix", "docs"), scopes=("cli",), subject_max=40, body=False, case="lower"
+        ),
+        CONVENTIONAL_SCOPED,
+    ),
+    "conventional, any scope": (
+        Spec(types=("ci",), subject_max=40, body=False),
+        CONVENTIONAL_FREE_SCOPE,
+    ),
+    "conventional, no scopes, gitmoji": (
+        Spec(types=("fix",), scopes=(), subject_max=30, gitmoji=True),
+        NO_SCOPES_GITMOJI,
+    ),
+    "scopes needing escapes": (
+        Spec(
+            types=("fix",),
+            scopes=('a"b', "c\\d", "web-ui"),
+            subject_max=36,
+            body=False,
+            case="upper",
+        ),
+        QUOTED_SCOPE,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_grammar_text(name: str) -> None:
+    spec, expected = SPECS[name]
+    assert grammar.build(spec) == expected
+
+
+def test_default_spec_bounds_every_type() -> None:
+    text = grammar.build(Spec())
+    # "refactor" (8) + "!: " leaves 61; with a free scope "(…20…)" 39.
+    assert 'tail-8 ::= "!"? ": " text-61 | scope "!"? ": " text-39' in text
+    assert 'tail-4 ::= "!"? ": " text-65 | scope "!"? ": " text-43' in text
+
+
+@pytest.mark.parametrize(
+    ("model", "api_base", "expected"),
+    [
+        ("llamafile/gemma-3-1b-it", "http://127.0.0.1:8080/v1", True),
+        ("llamafile/gemma-3-1b-it", "http://gpu-box:8080/v1", True),
+        ("openai/qwen2.5", "http://localhost:8081/v1", True),
+        ("openai/qwen2.5", "http://10.0.0.5:8000/v1", False),
+        ("ollama/qwen3:0.6b", "http://localhost:11434", False),
+        ("gemma", "http://127.0.0.1:8080/v1", False),
+    ],
+)
+def test_applies(model: str, api_base: str, expected: bool) -> None:
+    assert grammar.applies(model, api_base) is expected
+
+
+def test_rejection_is_remembered_per_server_and_model() -> None:
+    base = "http://127.0.0.1:8080/v1"
+    grammar.remember_rejection(base, "llamafile/a")
+    grammar.remember_rejection(base, "llamafile/a")
+    assert grammar.applies("llamafile/a", base) is False
+    assert grammar.applies("llamafile/b", base) is True
+    assert grammar.fields(Spec(), "llamafile/a", base) == {}
+    assert set(grammar.fields(Spec(), "llamafile/b", base)) == {"grammar"}

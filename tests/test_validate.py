@@ -1,0 +1,197 @@
+"""Validation of cleaned messages, and the one repair request (pytest-httpx under LiteLLM)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import completion, git
+from pytest_httpx import HTTPXMock
+
+from commit_polish import grammar, validate
+from commit_polish.grammar import Spec
+from commit_polish.hook import main_hook
+
+DIFF = (
+    "diff --git a/src/app/greet.py b/src/app/greet.py\n"
+    "--- a/src/app/greet.py\n+++ b/src/app/greet.py\n"
+    "@@ -1,2 +1,2 @@\n-def greet(name):\n+def greet(name, loud=False):\n"
+    "+    return name.upper() if loud else name\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("fix: handle src/app/greet.py and README.md", ["src/app/greet.py", "README.md"]),
+        ("Use Node.js and Vue.js, e.g. version 1.2.3", []),
+        ("Update docs/guide.rst.", ["docs/guide.rst"]),
+        ("Support input/output and client/server", []),
+        ("Mention me@example.com and https://x.io/a.html", []),
+        (
+            "Bump pyproject.toml, Cargo.lock and main.go",
+            ["pyproject.toml", "Cargo.lock", "main.go"],
+        ),
+        ("Fix the .py loader and the config file", []),
+    ],
+)
+def test_mentioned_paths(text: str, expected: list[str]) -> None:
+    assert validate.mentioned_paths(text) == expected
+
+
+CONV = Spec(types=("feat", "fix"), subject_max=40)
+
+
+@pytest.mark.parametrize(
+    ("text", "spec", "expected"),
+    [
+        ("fix: accept a loud flag in greet", CONV, []),
+        ("fix(app)!: accept loud in greet.py", CONV, []),
+        (
+            "Accept a loud flag",
+            CONV,
+            ["the subject must look like 'type(scope): description' with type one of feat, fix"],
+        ),
+        ("docs: explain", CONV, ["the type 'docs' is not one of feat, fix"]),
+        ("fix: " + "x" * 40, CONV, ["the subject is 45 characters long; at most 40 allowed"]),
+        ("fix: a\n\n" + "y" * 73, CONV, ["body lines must be at most 72 characters long"]),
+        ("fix: a\n\nWhy.", Spec(body=False), ["write the subject line only, no body"]),
+        (
+            "fix: update src/app/util.py",
+            CONV,
+            ["it names files that are not in the diff: src/app/util.py"],
+        ),
+        (
+            "def greet(name, loud=False):",
+            Spec(style="plain"),
+            [
+                "the subject must be a plain sentence starting with a capital letter",
+                "it repeats lines of the diff instead of describing the change",
+            ],
+        ),
+        ("Add a loud flag", Spec(style="plain"), []),
+        (
+            "add a loud flag",
+            Spec(style="plain"),
+            ["the subject must be a plain sentence starting with a capital letter"],
+        ),
+        (
+            "fix: add a loud flag",
+            Spec(style="plain"),
+            ["the subject must be a plain sentence starting with a capital letter"],
+        ),
+        ("✨ feat: add a loud flag", Spec(gitmoji=True), []),
+    ],
+)
+def test_check(text: str, spec: Spec, expected: list[str]) -> None:
+    assert validate.check(text, spec, diff_text=DIFF, paths=("src/app/greet.py",)) == expected
+
+
+GIT_FILE = b"\n# Please enter the commit message for your changes.\n#\n"
+
+
+@pytest.fixture
+def staged(repo: Path, monkeypatch: pytest.MonkeyPatch, listening_port: int) -> Path:
+    (repo / "greet.py").write_text("def greet():\n    return 'hi'\n")
+    git(repo, "add", "greet.py")
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("COMMIT_POLISH_API_BASE", f"http://127.0.0.1:{listening_port}/v1")
+    msg = repo / ".git" / "COMMIT_EDITMSG"
+    msg.write_bytes(GIT_FILE)
+    return msg
+
+
+def chat_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}/v1/chat/completions"
+
+
+def bodies(httpx_mock: HTTPXMock) -> list[dict[str, object]]:
+    return [
+        json.loads(r.content)
+        for r in httpx_mock.get_requests()
+        if r.url.path.endswith("/completions")
+    ]
+
+
+def test_invalid_answer_is_repaired_once(
+    staged: Path, httpx_mock: HTTPXMock, listening_port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    httpx_mock.add_response(
+        url=chat_url(listening_port), json=completion("Added greet to utils.py")
+    )
+    httpx_mock.add_response(url=chat_url(listening_port), json=completion("feat: add greet"))
+    assert main_hook(staged, None, None) == 0
+    assert staged.read_bytes() == b"feat: add greet\n" + GIT_FILE
+    first, second = bodies(httpx_mock)
+    assert second["messages"][:-2] == first["messages"]
+    assert second["messages"][-2:] == [
+        {"role": "assistant", "content": "Added greet to utils.py"},
+        {
+            "role": "user",
+            "content": "That commit message is not acceptable: the subject must look like "
+            "'type(scope): description' with type one of feat, fix, docs, style, refactor, "
+            "perf, test, build, ci, chore, revert; it names files that are not in the diff: "
+            "utils.py. Write the commit message again, fixing this. Reply with the message only.",
+        },
+    ]
+    assert capsys.readouterr().err == ""
+
+
+def test_second_invalid_answer_fails_open_after_one_retry(
+    staged: Path, httpx_mock: HTTPXMock, listening_port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    httpx_mock.add_response(
+        url=chat_url(listening_port), json=completion("feat: edit lib/other.py"), is_reusable=True
+    )
+    assert main_hook(staged, None, None) == 0
+    assert staged.read_bytes() == GIT_FILE
+    assert len(bodies(httpx_mock)) == 2
+    assert capsys.readouterr().err == (
+        "commit-polish: the model's message was unusable: it names files that are not in the "
+        "diff: lib/other.py, twice (try again, or a larger model)\n"
+    )
+
+
+def test_grammar_is_sent_and_a_rejection_is_remembered(
+    staged: Path, httpx_mock: HTTPXMock, listening_port: int
+) -> None:
+    url = chat_url(listening_port)
+    httpx_mock.add_response(
+        url=url,
+        status_code=400,
+        json={
+            "error": {
+                "code": 400,
+                "message": "Failed to initialize samplers: failed to parse grammar",
+                "type": "invalid_request_error",
+            }
+        },
+    )
+    httpx_mock.add_response(url=url, json=completion("feat: add greet"), is_reusable=True)
+    assert main_hook(staged, None, None) == 0
+    assert staged.read_bytes() == b"feat: add greet\n" + GIT_FILE
+    first, second = bodies(httpx_mock)
+    assert first["grammar"] == grammar.build(
+        Spec(scopes=None, subject_max=72, body=True, case="any")
+    )
+    assert "grammar" not in second
+    assert {k: v for k, v in first.items() if k != "grammar"} == second
+    # Later runs do not send it again.
+    staged.write_bytes(GIT_FILE)
+    assert main_hook(staged, None, None) == 0
+    assert "grammar" not in bodies(httpx_mock)[2]
+
+
+def test_other_http_400_is_not_taken_for_a_grammar_rejection(
+    staged: Path, httpx_mock: HTTPXMock, listening_port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    httpx_mock.add_response(
+        url=chat_url(listening_port),
+        status_code=400,
+        json={"error": {"message": "context too long"}},
+    )
+    assert main_hook(staged, None, None) == 0
+    assert len(bodies(httpx_mock)) == 1
+    assert "HTTP 400" in capsys.readouterr().err
+    assert grammar.applies("llamafile/gemma-3-1b-it", f"http://127.0.0.1:{listening_port}/v1")
