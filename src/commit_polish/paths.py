@@ -13,45 +13,30 @@ APP = "commit-polish"
 HOME_ENV = "COMMIT_POLISH_HOME"
 
 
-def _home() -> Path | None:
+def _dir(kind: str) -> Path:
+    """``$COMMIT_POLISH_HOME/KIND``, else platformdirs' ``user_KIND_dir`` for the app."""
     value = os.environ.get(HOME_ENV)
-    return Path(value).expanduser() if value else None
+    if value:
+        return Path(value).expanduser() / kind
+    import platformdirs  # only paths that need it pay for the import
+
+    return Path(getattr(platformdirs, f"user_{kind}_dir")(APP))
 
 
 def config_dir() -> Path:
-    home = _home()
-    if home is not None:
-        return home / "config"
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir(APP))
+    return _dir("config")
 
 
 def data_dir() -> Path:
-    home = _home()
-    if home is not None:
-        return home / "data"
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir(APP))
+    return _dir("data")
 
 
 def cache_dir() -> Path:
-    home = _home()
-    if home is not None:
-        return home / "cache"
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir(APP))
+    return _dir("cache")
 
 
 def state_dir() -> Path:
-    home = _home()
-    if home is not None:
-        return home / "state"
-    import platformdirs
-
-    return Path(platformdirs.user_state_dir(APP))
+    return _dir("state")
 
 
 def config_file() -> Path:
