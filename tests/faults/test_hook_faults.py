@@ -500,8 +500,14 @@ def test_disk_full_on_write(
     original = b"\n# Please enter the commit message for your changes.\n"
     msg.write_bytes(original)
 
+    real_fsync = os.fsync
+
     def full(fd: int) -> None:
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        # Only the message's temp file hits the full disk: other files the process syncs
+        # (LiteLLM's, the HTTP client's) must not fail for reasons this fault is not about.
+        if ".COMMIT_EDITMSG." in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", full)
     code = main_hook(msg, None, None)
