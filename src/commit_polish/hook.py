@@ -238,18 +238,16 @@ def run_hook(
     destination(ctx)
     if _read_only(msg_file):
         raise CommitPolishError(f"{msg_file} is read-only; message left as git wrote it")
-    original_bytes = msg_file.read_bytes()
-    original = message.decode(original_bytes)
+    original = message.decode(msg_file.read_bytes())
     comment = git.comment_string(original)
     draft = message.user_text(original, comment) if todo.mode != "generate" else ""
     # The prompt must be valid UTF-8 whatever bytes the user's draft holds.
     prompt_draft = message.encode(draft).decode("utf-8", "replace")
     new = ask_model(ctx, draft=prompt_draft, comment=comment)
-    keep_old = draft if todo.mode == "regenerate" else None
-    if todo.mode in ("polish", "regenerate") and not message.parse(original, comment).comment_lines:
-        # No editor will open (git wrote no comment block): replace the text outright,
-        # since comment lines would end up in the commit.
-        keep_old = None
+    # The old message is shown as comments only when git wrote its comment block (an editor
+    # will open and strip them); otherwise comment lines would end up in the commit.
+    editor_opens = bool(message.parse(original, comment).comment_lines)
+    keep_old = draft if todo.mode == "regenerate" and editor_opens else None
     if todo.mode == "generate":
         content = message.compose(new, original, comment)
     else:
