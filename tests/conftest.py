@@ -71,6 +71,22 @@ def repo(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def editor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An editor that saves what git handed it to ``captured`` and, when the file holds no
+    message, types one (as a person would), so the commit can go on."""
+    captured = tmp_path / "captured"
+    script = tmp_path / "editor.sh"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'cp "$1" "{captured}"\n'
+        'if ! grep -q "^[^#;]" "$1"; then echo "typed by hand" >> "$1"; fi\n'
+    )
+    script.chmod(0o755)
+    monkeypatch.setenv("GIT_EDITOR", str(script))
+    return captured
+
+
+@pytest.fixture
 def listening_port() -> Iterator[int]:
     """A loopback port that accepts TCP connections and never answers.
 

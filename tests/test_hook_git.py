@@ -7,7 +7,6 @@ git starts the hook in a child process, out of pytest-httpx's reach, so these te
 from __future__ import annotations
 
 import os
-import stat
 import subprocess
 from pathlib import Path
 
@@ -15,22 +14,6 @@ import pytest
 from conftest import FakeLLMServer, git
 
 GENERATED = "feat: add greeting module"
-
-
-@pytest.fixture
-def editor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An editor that saves what git handed it to ``captured``, then lets the commit go on
-    (appending a message of its own when the file holds none, as a person would)."""
-    captured = tmp_path / "captured"
-    script = tmp_path / "editor.sh"
-    script.write_text(
-        "#!/bin/sh\n"
-        f'cp "$1" "{captured}"\n'
-        'if ! grep -q "^[^#;]" "$1"; then echo "typed by hand" >> "$1"; fi\n'
-    )
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("GIT_EDITOR", str(script))
-    return captured
 
 
 def stage(

@@ -14,7 +14,6 @@ import json
 import os
 import re
 import socket
-import stat
 import struct
 import subprocess
 import threading
@@ -239,22 +238,6 @@ class Commit:
     @property
     def hook_lines(self) -> list[str]:
         return [line for line in self.stderr.splitlines() if line.startswith("commit-polish:")]
-
-
-@pytest.fixture
-def editor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An editor that saves what git handed it to ``captured`` and, when the file holds no
-    message, types one (as a person would)."""
-    captured = tmp_path / "captured"
-    script = tmp_path / "editor.sh"
-    script.write_text(
-        "#!/bin/sh\n"
-        f'cp "$1" "{captured}"\n'
-        'if ! grep -q "^[^#;]" "$1"; then echo "typed by hand" >> "$1"; fi\n'
-    )
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("GIT_EDITOR", str(script))
-    return captured
 
 
 def run_commit(repo: Path, *args: str, timeout: float = 60) -> Commit:

@@ -180,22 +180,6 @@ def test_pre_commit_framework_on_the_real_server(
 # ------------------------------------------------------------------ the server dies mid-commit
 
 
-@pytest.fixture
-def editor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An editor that saves what git handed it to ``captured``, then types a message of its
-    own when the file holds none (as a person would), so the commit can go on."""
-    captured = tmp_path / "captured"
-    script = tmp_path / "editor.sh"
-    script.write_text(
-        "#!/bin/sh\n"
-        f'cp "$1" "{captured}"\n'
-        'if ! grep -q "^[^#]" "$1"; then echo "typed by hand" >> "$1"; fi\n'
-    )
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("GIT_EDITOR", str(script))
-    return captured
-
-
 class KillOnArrival(threading.Thread):
     """SIGKILLs the server as soon as its log shows a chat request being processed."""
 
