@@ -52,13 +52,27 @@ def _request(method: str, url: str, *, timeout: float, body: dict[str, Any] | No
     return outcome[0] if outcome else None
 
 
+_clients: dict[bool, Any] = {}
+
+
+def _client(url: str) -> Any:
+    """One httpx client per process (and per scheme), so that /props and the /tokenize calls
+    share a connection. trust_env=False: a loopback server must never be reached through
+    HTTP_PROXY. A plain-http client skips loading the CA certificates (about 50 ms each
+    time), which only an https server needs."""
+    import httpx
+
+    https = url.startswith("https:")
+    if https not in _clients:
+        _clients[https] = httpx.Client(trust_env=False, verify=https)
+    return _clients[https]
+
+
 def _request_now(method: str, url: str, *, timeout: float, body: dict[str, Any] | None) -> Any:
     import httpx
 
     try:
-        # trust_env=False: a loopback server must never be reached through HTTP_PROXY.
-        with httpx.Client(timeout=timeout, trust_env=False) as client:
-            response = client.request(method, url, json=body)
+        response = _client(url).request(method, url, json=body, timeout=timeout)
         if response.status_code != 200:
             return None
         return response.json()
