@@ -120,3 +120,64 @@ def test_launch_hook_skip_imports_nothing_heavy(repo: Path) -> None:
     )
     assert out.stdout.strip() == "[]", out.stderr
     assert msg.read_text() == "kept\n"
+
+
+def test_launch_hook_with_server_down_imports_no_litellm(repo: Path, closed_port: int) -> None:
+    """LiteLLM's import starts early (in the background) only once a server listens."""
+    import subprocess
+    import sys
+
+    (repo / "a.py").write_text("x = 1\n")
+    git(repo, "add", "a.py")
+    msg = repo / ".git" / "COMMIT_EDITMSG"
+    msg.write_text("\n# git's comment\n")
+    code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from commit_polish import hook\n"
+        "code = hook.main_hook(Path(sys.argv[1]), None, None)\n"
+        "time.sleep(0.2)\n"  # time for a background import to show, had one started
+        "print(code, 'litellm' in sys.modules)"
+    )
+    env = {**os.environ, "COMMIT_POLISH_API_BASE": f"http://127.0.0.1:{closed_port}/v1"}
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(msg)], cwd=repo, env=env, capture_output=True, text=True
+    )
+    assert out.stdout.strip() == "0 False", out.stderr
+    assert out.stderr == (
+        f"commit-polish: no server at http://127.0.0.1:{closed_port}/v1 "
+        "(start it with: commit-polish serve)\n"
+    )
+    assert msg.read_text() == "\n# git's comment\n"
+
+
+@pytest.mark.parametrize("status", [200, 500])
+def test_launch_hook_exits_at_once_after_the_request(
+    repo: Path, fake_server: object, status: int
+) -> None:
+    """The console entry skips the interpreter's teardown once LiteLLM was loaded; the
+    message, the stderr line and the exit code must all be out before it leaves."""
+    import subprocess
+    import sys
+
+    from conftest import FakeLLMServer
+
+    assert isinstance(fake_server, FakeLLMServer)
+    fake_server.status = status
+    (repo / "a.py").write_text("x = 1\n")
+    git(repo, "add", "a.py")
+    msg = repo / ".git" / "COMMIT_EDITMSG"
+    msg.write_text("\n# git's comment\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "commit_polish", "hook", str(msg)],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0
+    if status == 200:
+        assert out.stderr == ""
+        assert msg.read_text() == "feat: add greeting module\n\n# git's comment\n"
+    else:
+        assert out.stderr.startswith(f"commit-polish: the server at {fake_server.api_base} ")
+        assert msg.read_text() == "\n# git's comment\n"

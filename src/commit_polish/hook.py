@@ -90,6 +90,10 @@ def build_request(ctx: Context, *, draft: str = "") -> Request:
 
     api_base = destination(ctx)
     cfg = ctx.cfg
+    # Once something listens, a request will be sent: LiteLLM's import (the bulk of the
+    # hook's time) starts now and runs while the git queries and probes below wait.
+    llm.check_listening(api_base, cfg["timeout"])
+    llm.prewarm()
     raw = git.staged_diff(context=diff_mod.CONTEXT_LINES)
     prepared = diff_mod.prepare(
         raw,
@@ -149,11 +153,9 @@ def fit_summary(
     opts: Options,
     values: dict[str, str],
 ) -> Fit:
-    """A ``budget.Fit``: the summary sized to the server's context when it can say.
-    Asks the server only once it is known to listen (a TCP connect, milliseconds)."""
-    from commit_polish import budget, llm, prompt
+    """A ``budget.Fit``: the summary sized to the server's context when it can say."""
+    from commit_polish import budget, prompt
 
-    llm.check_listening(api_base, ctx.cfg["timeout"])
     fixed = prompt.build_messages(template=template, opts=opts, values=values)
     return budget.fit(
         prepared,
@@ -309,11 +311,16 @@ def main_hook(msg_file: Path, source: str | None, sha: str | None) -> int:
     return 0
 
 
-def exit_process(code: int) -> NoReturn:
+def exit_process(code: int, *, teardown: bool = True) -> NoReturn:
     """End the hook process. A request abandoned at the time budget may still be running in
-    a daemon thread; leave at once rather than let interpreter shutdown wait on it."""
+    a daemon thread; leave at once rather than let interpreter shutdown wait on it.
+
+    ``teardown=False`` is for the console entry point, which owns its process: once the
+    request code was loaded it leaves at once too. Tearing down an interpreter that holds
+    LiteLLM (thousands of modules) takes about a second and does nothing a hook needs:
+    every file it wrote is already closed and renamed into place."""
     llm = sys.modules.get("commit_polish.llm")
-    if llm is not None and llm.abandoned():
+    if llm is not None and (llm.abandoned() or not teardown):
         sys.stderr.flush()
         sys.stdout.flush()
         os._exit(code)

@@ -30,7 +30,7 @@ def main() -> None:
         from commit_polish.hook import exit_process, main_hook
 
         rest = [*args[2:], None, None]
-        exit_process(main_hook(Path(args[1]), rest[0], rest[1]))
+        exit_process(main_hook(Path(args[1]), rest[0], rest[1]), teardown=False)
     from commit_polish.cli import main as cli_main
 
     cli_main()

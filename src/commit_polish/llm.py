@@ -131,6 +131,43 @@ def _import_litellm() -> Any:
     return litellm
 
 
+# Modules LiteLLM imports lazily on its first completion() (openai's resource classes, the
+# llamafile handler, the HTTP transport): about 0.7 s of a hook's run that prewarm() takes
+# off the critical path. A name missing from another LiteLLM version is skipped.
+_FIRST_CALL_MODULES = (
+    "openai.resources",
+    "litellm.proxy._types",
+    "litellm.llms.llamafile.chat",
+    "httpcore",
+    "h2.connection",
+)
+_prewarm: threading.Thread | None = None
+
+
+def prewarm() -> None:
+    """Import litellm and what its first call needs in a background thread.
+
+    Called once a request is certain (the server listens): the import, CPU-bound, then runs
+    while the hook waits on git and on the server's /props and /tokenize instead of after
+    them. A request made before it is done waits on Python's import lock, not twice.
+    """
+    global _prewarm
+    if _prewarm is not None or litellm_loaded():
+        return
+
+    def work() -> None:
+        import importlib
+
+        with contextlib.suppress(Exception):
+            _import_litellm()
+            for name in _FIRST_CALL_MODULES:
+                with contextlib.suppress(ImportError):
+                    importlib.import_module(name)
+
+    _prewarm = threading.Thread(target=work, name="commit-polish-prewarm", daemon=True)
+    _prewarm.start()
+
+
 def _detail(exc: BaseException) -> str:
     """The useful part of a LiteLLM error text, which repeats class and provider names."""
     lines = str(exc).strip().splitlines()
