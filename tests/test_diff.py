@@ -32,12 +32,26 @@ def stage(repo: Path, files: dict[str, str | bytes | None]) -> bytes:
 
 def split_hunks(text: str) -> list[str]:
     parts: list[list[str]] = []
+    current: list[str] | None = None
     for line in text.split("\n"):
         if line.startswith("@@ "):
-            parts.append([line])
-        elif parts:
-            parts[-1].append(line)
+            current = [line]
+            parts.append(current)
+        elif line.startswith("diff --git "):  # the next file's header
+            current = None
+        elif current is not None:
+            current.append(line)
     return ["\n".join(p) for p in parts]
+
+
+def is_head(part: str, hunks: list[str]) -> bool:
+    """Whether ``part`` is the first lines of one of ``hunks`` and the note of the rest."""
+    *lines, note = part.split("\n")
+    for hunk in hunks:
+        full = hunk.split("\n")
+        if full[: len(lines)] == lines:
+            return note == f"… ({len(full) - len(lines):,} more lines of this hunk not shown)"
+    return False
 
 
 def numbered(count: int, prefix: str = "line") -> str:
@@ -213,11 +227,14 @@ def test_huge_diff_fits_budget_and_lists_every_file(repo: Path) -> None:
     listed = summary.files.splitlines()
     assert listed == [f"added {name} +500 -0" for name in sorted(files)]
     assert summary.total_lines == 50_000
-    # Each file is one ~7,000-character hunk: whole hunks only, as many as fit.
+    # Each file is one ~9,000-character hunk: whole hunks as many as fit, then the head of
+    # the next one in what is left.
     shown = split_hunks(summary.diff)
-    whole = {f.path: "\n".join(f.hunks[0]) for f in diff.parse(raw)}
-    assert 1 <= len(shown) < 100
-    assert all(part in whole.values() for part in shown)
+    whole = ["\n".join(f.hunks[0]) for f in diff.parse(raw)]
+    entire = [part for part in shown if part in whole]
+    heads = [part for part in shown if part not in whole]
+    assert 1 <= len(entire) < 100
+    assert heads and all(is_head(part, whole) for part in heads)
     assert summary.omitted_hunks == 100 - len(shown)
 
 
@@ -490,3 +507,83 @@ def test_huge_diff_redacts_only_what_may_be_chosen(repo: Path) -> None:
     shown = len(split_hunks(summary.diff))
     assert 0 < shown <= len(prepared._redacted) <= shown + 2
     assert summary.omitted_hunks == 300 - shown
+
+
+# ------------------------------------------------------------------ heads of oversized hunks
+
+
+def test_new_file_over_the_budget_shows_its_head(repo: Path) -> None:
+    """A new module far over the budget is one hunk: without its head the model would see
+    only its name."""
+    raw = stage(repo, {"src/engine.py": numbered(2_000, "step =")})
+    budget = 1_500
+    summary = diff.summarize(raw, budget=budget)
+    assert len(summary.files) + len(summary.diff) <= budget
+    assert summary.files == "added src/engine.py +2000 -0"
+    lines = summary.diff.split("\n")
+    assert lines[:4] == [
+        "diff --git a/src/engine.py b/src/engine.py",
+        "@@ -0,0 +1,2000 @@",
+        "+step = 0",
+        "+step = 1",
+    ]
+    shown = len(lines) - 3  # header, @@ line and the note
+    assert lines[-1] == f"… ({2_000 - shown:,} more lines of this hunk not shown)"
+    assert summary.omitted_hunks == 0
+    assert len(summary.files) + len(summary.diff) > budget - 30  # the room is used
+
+
+def test_heads_share_the_room_most_informative_first(repo: Path) -> None:
+    raw = stage(
+        repo,
+        {
+            "docs/guide.md": numbered(1_000, "guide"),
+            "src/app.py": numbered(1_000, "app ="),
+            "tests/test_app.py": numbered(1_000, "check ="),
+        },
+    )
+    summary = diff.summarize(raw, budget=3_000)
+    assert len(summary.files) + len(summary.diff) <= 3_000
+    heads = split_hunks(summary.diff)
+    assert [h.split("\n")[1] for h in heads] == ["+guide 0", "+app = 0", "+check = 0"]
+    sizes = [len(h) for h in heads]
+    assert max(sizes) - min(sizes) < 40  # an equal share each
+    assert summary.omitted_hunks == 0
+    for budget, first_lines in [(900, ["+app = 0", "+check = 0"]), (500, ["+app = 0"])]:
+        small = diff.summarize(raw, budget=budget)  # room for fewer heads: source first
+        assert [h.split("\n")[1] for h in split_hunks(small.diff)] == first_lines
+        assert small.omitted_hunks == 3 - len(first_lines)
+
+
+def test_head_is_redacted(repo: Path) -> None:
+    key = "AKIA" + "ABCDEFGHIJKLMNOP"
+    raw = stage(repo, {"src/settings.py": f'aws_key = "{key}"\n' + numbered(3_000, "x =")})
+    summary = diff.summarize(raw, budget=1_200)
+    assert "+aws_key =" in summary.diff
+    assert key not in summary.diff
+
+
+@pytest.mark.parametrize(
+    ("limit", "lines_shown"),
+    [
+        (0, 0),
+        (72, 0),  # the @@ line and the note, no code: nothing
+        (73, 1),  # @@ -0,0 +1,200 @@ (17), one line (13), the note (41), two newlines
+        (1_000, 63),  # lines 0-9 cost 14 with the newline, lines 10-99 cost 15
+        (100_000, 200),  # all of it, without a note
+    ],
+)
+def test_hunk_head_limits(repo: Path, limit: int, lines_shown: int) -> None:
+    prepared = diff.prepare(stage(repo, {"a.py": numbered(200, "abcdefghij")}))
+    head = diff.hunk_head(prepared, 0, limit)
+    assert len(head) <= limit
+    if not lines_shown:
+        assert head == ""
+        return
+    lines = head.split("\n")
+    assert lines[0] == "@@ -0,0 +1,200 @@"
+    if lines_shown == 200:
+        assert lines[1:] == [f"+abcdefghij {i}" for i in range(200)]
+        return
+    assert lines[1:-1] == [f"+abcdefghij {i}" for i in range(lines_shown)]
+    assert lines[-1] == f"… ({200 - lines_shown:,} more lines of this hunk not shown)"

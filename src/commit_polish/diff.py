@@ -86,6 +86,9 @@ CONTEXT_LINES = 1
 _HEADER = re.compile(r"^diff --git (?:\"?a/)(.*?)\"? (?:\"?b/)(.*?)\"?$")
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@")
 _MORE = "\n… (more files not listed)"
+_HEAD_NOTE = "… ({:,} more lines of this hunk not shown)"
+# The least room worth giving the head of a hunk: a few lines of code.
+MIN_HEAD = 300
 
 
 @dataclass
@@ -330,15 +333,58 @@ def select(prepared: Prepared, budget: int) -> Summary:
             chosen.add((fi, hi))
             with_hunks.add(fi)
             room -= size + header_cost
+    # Files none of whose hunks fit (a new module of 2,000 lines is one hunk far over any
+    # budget) would be names only: what room is left goes to the head of their first hunk,
+    # shared between them, most informative first.
+    unseen = [fi for _key, fi, hi in sorted(candidates) if hi == 0 and fi not in with_hunks]
+    heads: dict[tuple[int, int], str] = {}
+    for n, fi in enumerate(unseen):
+        share = max(room // (len(unseen) - n), MIN_HEAD)
+        header_cost = len(files[fi].header[0]) + 1
+        if room < MIN_HEAD + header_cost:
+            break
+        text = hunk_head(prepared, fi, min(share, room) - header_cost - 1)
+        if text:
+            heads[(fi, 0)] = text
+            with_hunks.add(fi)
+            room -= header_cost + len(text) + 1
     parts: list[str] = []
     for fi, f in enumerate(files):
         if fi not in with_hunks:
             continue
         parts.append(f.header[0])
-        parts += [prepared.hunk_text(fi, hi) for hi in range(len(f.hunks)) if (fi, hi) in chosen]
+        for hi in range(len(f.hunks)):
+            if (fi, hi) in chosen:
+                parts.append(prepared.hunk_text(fi, hi))
+            elif (fi, hi) in heads:
+                parts.append(heads[(fi, hi)])
     return Summary(
         files=listing,
         diff="\n".join(parts),
-        omitted_hunks=len(candidates) - len(chosen),
+        omitted_hunks=len(candidates) - len(chosen) - len(heads),
         total_lines=prepared.total_lines,
     )
+
+
+def hunk_head(prepared: Prepared, fi: int, limit: int) -> str:
+    """The first lines of file ``fi``'s first hunk, redacted, and a note of how many were
+    left out, in at most ``limit`` characters; "" when not even one changed line fits. Only
+    the lines that may fit are redacted, whatever the hunk's size."""
+    f = prepared.files[fi]
+    hunk = f.hunks[0]
+    room = limit - len(_HEAD_NOTE.format(len(hunk))) - 1
+    taken: list[str] = []
+    size = -1
+    for line in hunk:
+        if size + len(line) + 1 > room:
+            break
+        taken.append(line)
+        size += len(line) + 1
+    lines = redact.redact_lines(taken, path=f.path, diff=True)
+    while len(lines) > 1 and sum(len(line) + 1 for line in lines) - 1 > room:
+        lines.pop()  # a redacted line came out longer than the original
+    if len(lines) < 2:  # the @@ line alone says nothing
+        return ""
+    if len(lines) == len(hunk):
+        return "\n".join(lines)
+    return "\n".join([*lines, _HEAD_NOTE.format(len(hunk) - len(lines))])
