@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -115,7 +116,7 @@ def test_fit_counts_tokens_within_context(
         max_tokens=200,
         prompt_budget=100_000,
     )
-    room = n_ctx - 200 - len(fake_tokens(fixed)) - budget.MARGIN_TOKENS
+    room = n_ctx - 200 - len(fake_tokens(fixed)) - budget.MARGIN_TOKENS - budget.RETRY_TOKENS
     assert fit.n_ctx == n_ctx
     assert fit.room_tokens == room
     assert fit.tokens is not None
@@ -156,7 +157,7 @@ def test_fit_without_tokenize_estimates_safely(
         max_tokens=300,
         prompt_budget=100_000,
     )
-    room = 2048 - 300 - -(-len(fixed) * 2 // 5) - budget.MARGIN_TOKENS
+    room = 2048 - 300 - -(-len(fixed) * 2 // 5) - budget.MARGIN_TOKENS - budget.RETRY_TOKENS
     assert fit.room_tokens == room
     assert fit.tokens is None
     size = len(budget.summary_text(fit.summary))
@@ -262,3 +263,28 @@ def test_ollama_request_has_no_cache_prompt(
     req = hook.build_request(hook.load_context())
     assert "cache_prompt" not in req.extra_body
     assert called == []
+
+
+@pytest.mark.parametrize("n_ctx", [2048, 4096])
+def test_repair_request_still_fits_the_context(
+    staged: Path, httpx_mock: HTTPXMock, llama_cpp: dict[str, int], n_ctx: int
+) -> None:
+    """The first prompt fills the context; the repair adds the first answer and a correction
+    to it, and must fit too (with room for its own reply)."""
+    llama_cpp["n_ctx"] = n_ctx
+    _big_diff(staged.parent.parent)
+    chat = re.compile(r"http://127\.0\.0\.1:\d+/v1/chat/completions$")
+    rambling = "Added app/main.py, lib/x.py and " + "then more words about docs/y.py " * 300
+    httpx_mock.add_response(url=chat, json=completion(rambling))
+    httpx_mock.add_response(url=chat, json=completion("feat: add greet"))
+    assert hook.main_hook(staged, None, None) == 0
+    assert staged.read_text().startswith("feat: add greet\n")
+    first, second = (json.loads(r.content) for r in httpx_mock.get_requests(url=chat))
+    sizes = [
+        len(fake_tokens("\n".join(m["content"] for m in b["messages"]))) for b in (first, second)
+    ]
+    assert all(size + first["max_tokens"] <= n_ctx for size in sizes)
+    # Whatever the first prompt's size within its room, the repair fits: what it adds
+    # (a long rambling answer, file names) stays within the room kept for it.
+    assert sizes[0] > 0.6 * (n_ctx - first["max_tokens"])
+    assert 0 < sizes[1] - sizes[0] <= budget.RETRY_TOKENS

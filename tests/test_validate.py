@@ -195,3 +195,18 @@ def test_other_http_400_is_not_taken_for_a_grammar_rejection(
     assert len(bodies(httpx_mock)) == 1
     assert "HTTP 400" in capsys.readouterr().err
     assert grammar.applies("llamafile/gemma-3-1b-it", f"http://127.0.0.1:{listening_port}/v1")
+
+
+@pytest.mark.parametrize(
+    ("problems", "said"),
+    [
+        (["too long"], "too long"),
+        (["a", "b"], "a; b"),
+        (["x" * 400], "x" * 299 + "…"),
+    ],
+)
+def test_correction_is_bounded(problems: list[str], said: str) -> None:
+    assert validate.correction(problems) == (
+        f"That commit message is not acceptable: {said}. Write the commit message again, "
+        "fixing this. Reply with the message only."
+    )

@@ -1,10 +1,11 @@
 """Fit the diff summary to the server's context, in tokens when the server can count them.
 
 With a llama.cpp-family server (see ``backend.py``) the room for the diff is
-``n_ctx - max_tokens - tokens(fixed part of the prompt) - MARGIN_TOKENS``, and the summary
-is measured with the server's own tokenizer: a first guess at the character budget, one
-count, a rescale by the chars-per-token ratio just measured, and a count again, so what is
-sent fits the context whatever the diff. ``prompt_budget`` (characters) still caps it: it is
+``n_ctx - max_tokens - tokens(fixed part of the prompt) - MARGIN_TOKENS - RETRY_TOKENS``
+(room for the reply, and for a repair request should the first reply be unusable), and the
+summary is measured with the server's own tokenizer: a first guess at the character budget,
+one count, a rescale by the chars-per-token ratio just measured, and a count again, so what
+is sent fits the context whatever the diff. ``prompt_budget`` (characters) still caps it: it is
 the user's speed setting, the context is the hard limit. Any other server: the character
 budget alone, as before.
 """
@@ -25,6 +26,9 @@ CHARS_PER_TOKEN = 3.5
 SAFE_CHARS_PER_TOKEN = 2.5
 # The chat template's role markers, BOS, and the short "N more hunks" note.
 MARGIN_TOKENS = 64
+# Room for one repair request (validate.py): the first answer and the correction, at most
+# about 730 characters, plus their role markers.
+RETRY_TOKENS = 256
 MAX_ATTEMPTS = 4
 # Providers that speak llama.cpp's API (OpenAI-compatible, with cache_prompt and /props).
 LLAMA_CPP_PROVIDERS = ("llamafile", "openai", "hosted_vllm", "")
@@ -67,7 +71,7 @@ def fit(
     can_count = fixed is not None
     if fixed is None:
         fixed = math.ceil(len(fixed_text) / SAFE_CHARS_PER_TOKEN)
-    room = max(info.n_ctx - max_tokens - fixed - MARGIN_TOKENS, 0)
+    room = max(info.n_ctx - max_tokens - fixed - MARGIN_TOKENS - RETRY_TOKENS, 0)
     ratio = CHARS_PER_TOKEN if can_count else SAFE_CHARS_PER_TOKEN
     chars = min(prompt_budget, int(room * ratio))
     summary = diff_mod.select(prepared, chars)

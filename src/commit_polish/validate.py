@@ -226,10 +226,19 @@ class Generation:
 _HINT = re.compile(r"\s*\((?:try again|check)[^)]*\)\s*$")
 
 
+# The repair request adds the first answer and a correction to a prompt that may already
+# fill the server's context. Both are bounded, so budget.RETRY_TOKENS leaves room for them.
+RETRY_ANSWER_CHARS = 300
+PROBLEMS_CHARS = 300
+
+
 def correction(problems: list[str]) -> str:
+    said = "; ".join(problems)
+    if len(said) > PROBLEMS_CHARS:
+        said = said[: PROBLEMS_CHARS - 1] + "…"
     return (
         "That commit message is not acceptable: "
-        + "; ".join(problems)
+        + said
         + ". Write the commit message again, fixing this. Reply with the message only."
     )
 
@@ -271,7 +280,7 @@ def generate(
                 req,
                 messages=[
                     *req.messages,
-                    {"role": "assistant", "content": reply.text},
+                    {"role": "assistant", "content": reply.text[:RETRY_ANSWER_CHARS]},
                     {"role": "user", "content": correction(problems)},
                 ],
             )
