@@ -181,3 +181,24 @@ def test_launch_hook_exits_at_once_after_the_request(
     else:
         assert out.stderr.startswith(f"commit-polish: the server at {fake_server.api_base} ")
         assert msg.read_text() == "\n# git's comment\n"
+
+
+def test_exit_while_litellm_is_still_being_imported_does_not_hang(tmp_path: Path) -> None:
+    """``commit-polish generate`` can fail (and exit) while the background import of LiteLLM
+    is still running. A finalizer that imports (LiteLLM's HTTP client has one) must not wait
+    forever on an import lock held by that thread."""
+    import subprocess
+    import sys
+
+    code = (
+        "from commit_polish import llm\n"
+        "llm.prewarm()\n"
+        "class Finalizer:\n"
+        "    def __del__(self):\n"
+        "        import litellm.llms.custom_httpx.http_handler\n"
+        "keep = Finalizer()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stderr

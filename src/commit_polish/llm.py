@@ -164,7 +164,10 @@ def prewarm() -> None:
                 with contextlib.suppress(ImportError):
                     importlib.import_module(name)
 
-    _prewarm = threading.Thread(target=work, name="commit-polish-prewarm", daemon=True)
+    # Not a daemon: an interpreter that finalizes while a daemon thread holds an import
+    # lock hangs as soon as a finalizer imports (LiteLLM's client __del__ does). Exiting
+    # waits for the import instead; the hook's own entry point leaves with os._exit.
+    _prewarm = threading.Thread(target=work, name="commit-polish-prewarm", daemon=False)
     _prewarm.start()
 
 
