@@ -296,11 +296,16 @@ def _not_llama_cpp(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
 def llama_cpp(httpx_mock: Any) -> dict[str, int]:
     """pytest-httpx answers as llama-server with ``n_ctx`` (change it before the request)
     and counts tokens with :func:`fake_tokens`."""
+    settings = {"n_ctx": 4096}
+    answer_as_llama_cpp(httpx_mock, settings)
+    return settings
+
+
+def answer_as_llama_cpp(httpx_mock: Any, settings: dict[str, int], *, prefill: bool = True) -> None:
+    """/props, /tokenize and (with ``prefill``) the prompt's prefill, as llama-server."""
     import json
 
     import httpx
-
-    settings = {"n_ctx": 4096}
 
     def props(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"default_generation_settings": dict(settings)})
@@ -311,4 +316,32 @@ def llama_cpp(httpx_mock: Any) -> dict[str, int]:
 
     httpx_mock.add_callback(props, url=PROPS_URL, is_optional=True, is_reusable=True)
     httpx_mock.add_callback(tokenize, url=TOKENIZE_URL, is_optional=True, is_reusable=True)
-    return settings
+    if prefill:
+        # The prompt's prefill (n_predict 0): answered here, so that the responses a test
+        # adds for the chat URL are left for the requests proper.
+        httpx_mock.add_response(
+            url=CHAT_URL,
+            match_json=PrefillBody(),
+            json=completion(""),
+            is_optional=True,
+            is_reusable=True,
+        )
+
+
+CHAT_URL = re.compile(r"http://[^/]+/v1/chat/completions$")
+
+
+class PrefillBody:
+    """Equal to the JSON body of a prefill request (pytest-httpx compares with ``==``)."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, dict) and other.get("n_predict") == 0
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def is_prefill(request: Any) -> bool:
+    """Whether an httpx request recorded by pytest-httpx is a prompt prefill."""
+    import json
+
+    return PrefillBody() == json.loads(request.content or b"{}")

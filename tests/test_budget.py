@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import completion, fake_tokens, git
+from conftest import answer_as_llama_cpp, completion, fake_tokens, git, is_prefill
 from pytest_httpx import HTTPXMock
 
 from commit_polish import backend, budget, diff, hook
@@ -231,7 +231,7 @@ def test_hook_sends_cache_prompt_to_llama_cpp(
     }
     httpx_mock.add_response(url=chat, json=answer)
     assert hook.main_hook(staged, None, None) == 0
-    posts = [r for r in httpx_mock.get_requests() if r.url == chat]
+    posts = [r for r in httpx_mock.get_requests() if r.url == chat and not is_prefill(r)]
     body = json.loads(posts[0].content)
     assert body["cache_prompt"] is True
     user = body["messages"][1]["content"]
@@ -239,6 +239,50 @@ def test_hook_sends_cache_prompt_to_llama_cpp(
     assert staged.read_bytes().startswith(b"feat: add greet\n")
     line = json.loads(stats.read_text().splitlines()[0])
     assert (line["prompt_tokens"], line["cached_tokens"], line["cache_prompt"]) == (120, 100, True)
+
+
+def test_prompt_is_prefilled_before_the_request(
+    staged: Path, httpx_mock: HTTPXMock, llama_cpp: dict[str, int], listening_port: int
+) -> None:
+    """While LiteLLM is imported, the server reads the very prompt the request will carry."""
+    chat = f"http://127.0.0.1:{listening_port}/v1/chat/completions"
+    httpx_mock.add_response(url=chat, json=completion("feat: add greet"))
+    assert hook.main_hook(staged, None, None) == 0
+    prefill, request = (json.loads(r.content) for r in httpx_mock.get_requests(url=chat))
+    assert prefill == {
+        "model": "gemma-3-1b-it",
+        "messages": request["messages"],
+        "n_predict": 0,
+        "max_tokens": 1,
+        "cache_prompt": True,
+    }
+    assert request["max_tokens"] == 300 and "n_predict" not in request
+    assert staged.read_bytes().startswith(b"feat: add greet\n")
+
+
+def test_failed_prefill_changes_nothing(
+    staged: Path,
+    httpx_mock: HTTPXMock,
+    llama_cpp: dict[str, int],
+    listening_port: int,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    chat = f"http://127.0.0.1:{listening_port}/v1/chat/completions"
+    httpx_mock.reset()  # the fixture's prefill answer goes; this one fails instead
+    httpx_mock.add_callback(
+        lambda request: (
+            httpx.Response(500, json={"error": "no"})
+            if is_prefill(request)
+            else httpx.Response(200, json=completion("feat: add greet"))
+        ),
+        url=chat,
+        is_reusable=True,
+    )
+    answer_as_llama_cpp(httpx_mock, llama_cpp, prefill=False)
+    assert hook.main_hook(staged, None, None) == 0
+    assert staged.read_bytes().startswith(b"feat: add greet\n")
+    assert capsys.readouterr().err == ""
+    assert len(httpx_mock.get_requests(url=chat)) == 2
 
 
 def test_hook_sends_no_cache_prompt_elsewhere(
@@ -249,8 +293,9 @@ def test_hook_sends_no_cache_prompt_elsewhere(
     httpx_mock.add_response(url=f"http://127.0.0.1:{listening_port}/props", status_code=404)
     httpx_mock.add_response(url=chat, json=completion("feat: add greet"))
     assert hook.main_hook(staged, None, None) == 0
-    body = json.loads(httpx_mock.get_requests()[-1].content)
-    assert "cache_prompt" not in body
+    posts = [r for r in httpx_mock.get_requests() if r.url == chat]
+    assert len(posts) == 1  # and no prefill
+    assert "cache_prompt" not in json.loads(posts[0].content)
 
 
 def test_ollama_request_has_no_cache_prompt(
@@ -279,7 +324,9 @@ def test_repair_request_still_fits_the_context(
     httpx_mock.add_response(url=chat, json=completion("feat: add greet"))
     assert hook.main_hook(staged, None, None) == 0
     assert staged.read_text().startswith("feat: add greet\n")
-    first, second = (json.loads(r.content) for r in httpx_mock.get_requests(url=chat))
+    first, second = (
+        json.loads(r.content) for r in httpx_mock.get_requests(url=chat) if not is_prefill(r)
+    )
     sizes = [
         len(fake_tokens("\n".join(m["content"] for m in b["messages"]))) for b in (first, second)
     ]

@@ -10,6 +10,7 @@ server is restarted with another ``-c``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,11 +31,20 @@ def root_url(api_base: str) -> str:
     return base
 
 
-def _request(method: str, url: str, *, timeout: float, body: dict[str, Any] | None) -> Any:
+def _request(
+    method: str,
+    url: str,
+    *,
+    timeout: float,
+    body: dict[str, Any] | None,
+    status: Callable[[float], None] | None = None,
+) -> Any:
     """The decoded JSON answer, or None on any failure (transport, status, not JSON), within
     ``timeout`` seconds in all (and within the hook's budget): httpx's timeouts are per read,
-    and a server dripping a byte at a time would defeat them."""
+    and a server dripping a byte at a time would defeat them. ``status`` is told the time
+    elapsed every 0.2 s while waiting."""
     import threading
+    import time
 
     from commit_polish import llm
 
@@ -45,8 +55,12 @@ def _request(method: str, url: str, *, timeout: float, body: dict[str, Any] | No
         name="commit-polish-probe",
         daemon=True,
     )
+    started = time.monotonic()
     worker.start()
-    worker.join(limit)
+    while worker.is_alive() and time.monotonic() - started < limit:
+        worker.join(min(0.2, max(limit - (time.monotonic() - started), 0)))
+        if status is not None:
+            status(time.monotonic() - started)
     if worker.is_alive():
         llm._abandoned.append(worker)  # so that the hook exits at once (hook.exit_process)
     return outcome[0] if outcome else None
@@ -107,3 +121,34 @@ def count_tokens(api_base: str, text: str, *, timeout: float = TOKENIZE_TIMEOUT)
     if not isinstance(tokens, list):
         return None
     return len(tokens)
+
+
+def prefill(
+    api_base: str,
+    model: str,
+    messages: list[dict[str, str]],
+    *,
+    timeout: float,
+    status: Callable[[float], None] | None = None,
+) -> bool:
+    """Have the server read ``messages`` into its prompt cache without writing a word
+    (``n_predict`` 0), and wait until it has; whether it answered.
+
+    On a CPU reading the prompt is most of the time to a message, and the request proper
+    can only be sent once LiteLLM is imported (seconds). Sent while that import runs, this
+    lets the two overlap: the request proper then finds its whole prompt cached, on this
+    slot or (with several) on the one the server picks by similarity.
+    """
+    if not api_base:
+        return False
+    body = {
+        "model": model.split("/", 1)[-1],
+        "messages": messages,
+        # n_predict 0: read the prompt, write nothing. A server that reads only max_tokens
+        # writes one token; none would take 0 for "no limit".
+        "n_predict": 0,
+        "max_tokens": 1,
+        "cache_prompt": True,
+    }
+    url = api_base.rstrip("/") + "/chat/completions"
+    return _request("POST", url, timeout=timeout, body=body, status=status) is not None

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from commit_polish.validate import Generation
 
 SOURCES_LEFT_ALONE = {"merge", "squash"}
+# What building and sending a request imports of commit-polish (see start_request).
+REQUEST_MODULES = ("backend", "budget", "diff", "grammar", "prompt", "redact", "style", "validate")
 
 
 @dataclass(frozen=True)
@@ -83,17 +85,32 @@ def destination(ctx: Context) -> str:
     )
 
 
+def start_request(ctx: Context) -> str:
+    """The api_base, once it is allowed and something listens there (else LLMError).
+
+    A request will then be sent, so LiteLLM's import, the bulk of the hook's time, starts
+    now in the background and runs while the hook waits on git and on the server's probes.
+    """
+    import importlib
+
+    from commit_polish import llm
+
+    api_base = destination(ctx)
+    llm.check_listening(api_base, ctx.cfg["timeout"])
+    # Our own modules first, so that the two threads never import at the same time.
+    for name in REQUEST_MODULES:
+        importlib.import_module(f"commit_polish.{name}")
+    llm.prewarm()
+    return api_base
+
+
 def build_request(ctx: Context, *, draft: str = "") -> Request:
     """The model request for what is staged now, with secrets redacted."""
     from commit_polish import diff as diff_mod
     from commit_polish import grammar, llm, prompt, redact, style
 
-    api_base = destination(ctx)
+    api_base = start_request(ctx)
     cfg = ctx.cfg
-    # Once something listens, a request will be sent: LiteLLM's import (the bulk of the
-    # hook's time) starts now and runs while the git queries and probes below wait.
-    llm.check_listening(api_base, cfg["timeout"])
-    llm.prewarm()
     raw = git.staged_diff(context=diff_mod.CONTEXT_LINES)
     prepared = diff_mod.prepare(
         raw,
@@ -176,13 +193,21 @@ def ask_model(ctx: Context, *, draft: str, comment: str) -> str:
 def generate_message(ctx: Context, *, draft: str, comment: str) -> Generation:
     """ask_model with the replies' timings and token counts (``commit-polish eval``).
     The message is validated; one invalid answer is retried once with a correction."""
-    from commit_polish import llm, validate
+    from commit_polish import backend, llm, validate
 
     tree = git.write_tree()
     with llm.budget(ctx.cfg["timeout"]):  # probes, token counts and the model, all in one
         req = build_request(ctx, draft=draft)
         status = LiveStatus(req.model) if sys.stderr.isatty() else None
         try:
+            if req.extra_body.get("cache_prompt"):  # a llama.cpp-family server
+                backend.prefill(
+                    req.api_base,
+                    req.model,
+                    req.messages,
+                    timeout=req.timeout,
+                    status=status.update if status else None,
+                )
             result = validate.generate(
                 req, ctx.shape, comment=comment, status=status.update if status else None
             )
@@ -201,10 +226,16 @@ class LiveStatus:
     """A one-line status on a terminal's stderr, erased when done."""
 
     def __init__(self, model: str) -> None:
+        import time
+
         self.model = model.split("/", 1)[-1]
         self.shown = False
+        self.clock = time.monotonic
+        self.started = self.clock()
 
-    def update(self, elapsed: float) -> None:
+    def update(self, _elapsed: float) -> None:
+        # Its own clock: the count goes on across the prompt's prefill and a repair request.
+        elapsed = self.clock() - self.started
         sys.stderr.write(f"\rcommit-polish: {self.model} is writing a message… {elapsed:.0f}s")
         sys.stderr.flush()
         self.shown = True
@@ -237,7 +268,7 @@ def run_hook(
         return f"{operation} in progress"
     if not git.has_staged_changes():
         return "nothing staged"
-    destination(ctx)
+    start_request(ctx)
     if _read_only(msg_file):
         raise CommitPolishError(f"{msg_file} is read-only; message left as git wrote it")
     original = message.decode(msg_file.read_bytes())
@@ -332,5 +363,5 @@ def generate_for_stdout() -> str:
     if not git.has_staged_changes():
         raise CommitPolishError("nothing staged (stage changes with: git add)")
     ctx = load_context()
-    destination(ctx)
+    start_request(ctx)
     return ask_model(ctx, draft="", comment=git.comment_string())

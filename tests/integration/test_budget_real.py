@@ -48,4 +48,7 @@ def test_20000_line_diff_fits_the_servers_context(real_server: RealServer, tmp_p
     assert record["cache_prompt"] is True
     # Fits, and uses the context: hunks fill the room the server reported.
     assert 0.5 * n_ctx < record["prompt_tokens"] + 48 <= n_ctx
+    # The prompt was read into the server's cache while LiteLLM was still being imported
+    # (the prefill): the request proper found nearly all of it there.
+    assert record["cached_tokens"] >= 0.9 * record["prompt_tokens"]
     assert not msg.read_text().startswith("\n#")  # a message was written above the comment
