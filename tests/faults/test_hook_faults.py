@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import completion, git
@@ -504,8 +505,13 @@ def test_disk_full_on_write(
 
     def full(fd: int) -> None:
         # Only the message's temp file hits the full disk: other files the process syncs
-        # (LiteLLM's, the HTTP client's) must not fail for reasons this fault is not about.
-        if ".COMMIT_EDITMSG." in os.readlink(f"/proc/self/fd/{fd}"):
+        # (LiteLLM's, the HTTP client's, from other threads too) must not fail for reasons
+        # this fault is not about, not even when their descriptor is already gone.
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            target = ""
+        if ".COMMIT_EDITMSG." in target:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         real_fsync(fd)
 
@@ -544,8 +550,14 @@ def test_message_dir_not_writable(
     msg.write_bytes(original)
     import tempfile
 
-    def denied(*args: object, **kwargs: object) -> None:
-        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+    real_mkstemp = tempfile.mkstemp
+
+    def denied(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        # Only in the message's directory: anything else this process (LiteLLM, other
+        # threads) makes a temporary file for is not what this fault is about.
+        if Path(str(kwargs.get("dir", ""))) == msg.parent:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+        return real_mkstemp(*args, **kwargs)
 
     monkeypatch.setattr(tempfile, "mkstemp", denied)
     code = main_hook(msg, None, None)
