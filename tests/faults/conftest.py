@@ -141,7 +141,14 @@ class FaultServer:
 
     def close(self) -> None:
         self.stop.set()
+        # close() alone would not wake the thread blocked in accept(): on Linux the socket
+        # would go on listening and take one more connection, and its descriptor number
+        # could meanwhile be reused by the next test's server. A later test then got this
+        # server's answer (an HTTP 401 for a disk-full fault). shutdown() ends the accept.
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
+        self.thread.join(5)
 
 
 def read_request(conn: socket.socket) -> dict[str, object] | None:
