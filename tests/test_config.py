@@ -29,6 +29,7 @@ DEFAULTS = {
     "model_path": "",
     "api_base": "http://127.0.0.1:8080/v1",
     "port": 8080,
+    "gpu_layers": 0,
     "style": "conventional",
     "gitmoji": False,
     "language": "English",
@@ -354,8 +355,9 @@ def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
         ('[llamafile]\nmodel_path = "/tmp/x.gguf"\n', "llamafile.model_path"),
         ("[llamafile]\nport = 9999\n", "llamafile.port"),
         ("[ai]\nallow_remote = true\n", "ai.allow_remote"),
+        ("[llamafile]\ngpu_layers = 99\n", "llamafile.gpu_layers"),
     ],
-    ids=["model", "api_base", "path", "model_path", "port", "allow_remote"],
+    ids=["model", "api_base", "path", "model_path", "port", "allow_remote", "gpu_layers"],
 )
 def test_repo_file_may_not_redirect(tmp_path: Path, text: str, key: str) -> None:
     path = repo_file(tmp_path, text)
@@ -539,6 +541,7 @@ def test_describe_lists_every_key_with_source(tmp_path: Path) -> None:
         "llamafile.model_path",
         "llamafile.api_base",
         "llamafile.port",
+        "llamafile.gpu_layers",
         "message.style",
         "message.gitmoji",
         "message.language",
@@ -576,6 +579,7 @@ def test_cli_config_prints_effective_values(repo: Path, monkeypatch: pytest.Monk
         "llamafile.model_path = ''  (default)",
         "llamafile.api_base = 'http://127.0.0.1:8080/v1'  (default)",
         "llamafile.port = 8080  (default)",
+        "llamafile.gpu_layers = 0  (default)",
         f"message.style = 'plain'  ({rpath})",
         "message.gitmoji = False  (default)",
         "message.language = 'English'  (default)",
@@ -599,3 +603,10 @@ def test_cli_config_reports_errors(repo: Path, monkeypatch: pytest.MonkeyPatch) 
     assert result.output == (
         f"commit-polish: {rpath}: message.style must be one of conventional, plain, got 'fancy'\n"
     )
+
+
+def test_negative_gpu_layers(tmp_path: Path) -> None:
+    path = user_file("[llamafile]\ngpu_layers = -1\n")
+    with pytest.raises(ConfigError) as info:
+        config.load(None)
+    assert str(info.value) == f"{path}: llamafile.gpu_layers must be 0 or more, got -1"

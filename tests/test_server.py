@@ -151,6 +151,23 @@ def alive(pid: int) -> bool:
 # ---------------------------------------------------------------------------- unit level
 
 
+@pytest.mark.parametrize(("layers", "tail"), [(0, ["-a", "m"]), (99, ["-a", "m", "-ngl", "99"])])
+def test_gpu_layers_on_the_command_line(layers: int, tail: list[str]) -> None:
+    for kind in ("llamafile", "llama-server"):
+        args = server.command(
+            Path("/r/rt"), Path("/m.gguf"), 8080, kind=kind, alias="m", gpu_layers=layers
+        )
+        assert args[-len(tail) :] == tail
+
+
+def test_serve_options_take_gpu_layers_from_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COMMIT_POLISH_PATH", "/r/rt")
+    monkeypatch.setenv("COMMIT_POLISH_MODEL_PATH", "/m.gguf")
+    assert server.options_from_config().gpu_layers == 0
+    monkeypatch.setenv("COMMIT_POLISH_GPU_LAYERS", "20")
+    assert server.options_from_config().gpu_layers == 20
+
+
 def test_command_line_per_runtime(tmp_path: Path) -> None:
     model, rt = Path("/m/model.gguf"), Path("/r/llamafile-0.9.3")
     assert server.command(

@@ -40,6 +40,7 @@ SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
         "model_path": (str, ""),
         "api_base": (str, "http://127.0.0.1:8080/v1"),
         "port": (int, 8080),
+        "gpu_layers": (int, 0),
     },
     "message": {
         "style": (str, "conventional"),
@@ -66,7 +67,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 # A repository's own file must not decide where its diffs are sent or what runs.
-REPO_FORBIDDEN = {"model", "path", "model_path", "api_base", "port", "allow_remote"}
+REPO_FORBIDDEN = {"model", "path", "model_path", "api_base", "port", "allow_remote", "gpu_layers"}
 
 TYPE_NAMES = {
     str: "a string",
@@ -120,6 +121,8 @@ def _check_value(key: str, value: Any, where: str) -> Any:
         )
     if key in {"timeout", "max_tokens", "subject_max_length", "prompt_budget"} and value <= 0:
         raise ConfigError(f"{where}: {KEY_SECTION[key]}.{key} must be positive, got {value!r}")
+    if key == "gpu_layers" and value < 0:
+        raise ConfigError(f"{where}: {KEY_SECTION[key]}.{key} must be 0 or more, got {value!r}")
     return value
 
 

@@ -270,7 +270,12 @@ def install(
     if opts.serve:
         result.served = server.start(
             server.ServeOptions(
-                plan.runtime, plan.model, port, alias=_alias(plan.litellm_model), detach=True
+                plan.runtime,
+                plan.model,
+                port,
+                alias=_alias(plan.litellm_model),
+                detach=True,
+                gpu_layers=int(cfg["gpu_layers"]),
             ),
             say=say,
         )

@@ -99,6 +99,7 @@ def command(
     kind: str,
     version: tuple[int, ...] = (),
     alias: str | None = None,
+    gpu_layers: int = 0,
 ) -> list[str]:
     """The server command line for this runtime, bound to 127.0.0.1:PORT."""
     args = [str(runtime)]
@@ -113,6 +114,8 @@ def command(
         args += ["-np", "1"]
     if alias:
         args += ["-a", alias]
+    if gpu_layers:  # both runtimes: -ngl; without a usable GPU they run on the CPU anyway
+        args += ["-ngl", str(gpu_layers)]
     return args
 
 
@@ -253,6 +256,7 @@ class ServeOptions:
     alias: str | None = None
     detach: bool = False
     timeout: float = DEFAULT_TIMEOUT
+    gpu_layers: int = 0
 
 
 def _check_files(opts: ServeOptions) -> None:
@@ -354,7 +358,13 @@ def _launch(
     """Start the runtime; for llamafile on Linux retry once through ``sh`` if the APE failed."""
     log = log_file()
     args = command(
-        opts.runtime, opts.model, opts.port, kind=kind, version=version, alias=opts.alias
+        opts.runtime,
+        opts.model,
+        opts.port,
+        kind=kind,
+        version=version,
+        alias=opts.alias,
+        gpu_layers=opts.gpu_layers,
     )
     ape = kind == LLAMAFILE and sys.platform.startswith("linux")
     try:
@@ -487,4 +497,5 @@ def options_from_config(
         alias=alias,
         detach=detach,
         timeout=timeout,
+        gpu_layers=int(cfg["gpu_layers"]),
     )
