@@ -202,3 +202,43 @@ def test_exit_while_litellm_is_still_being_imported_does_not_hang(tmp_path: Path
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path
     )
     assert out.returncode == 0, out.stderr
+
+
+def test_generate_from_the_console_entry(repo: Path, fake_server: object) -> None:
+    """``commit-polish generate`` leaves without teardown once LiteLLM is loaded: its output
+    and exit code must be out before it does."""
+    import subprocess
+    import sys
+
+    from conftest import FakeLLMServer
+
+    (repo / "a.py").write_text("x = 1\n")
+    git(repo, "add", "a.py")
+    out = subprocess.run(
+        [sys.executable, "-m", "commit_polish", "generate"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert (out.returncode, out.stdout, out.stderr) == (0, "feat: add greeting module\n", "")
+    (repo / "a.py").write_text("x = 2\n")  # not staged: nothing to describe
+    git(repo, "reset", "-q")
+    out = subprocess.run(
+        [sys.executable, "-m", "commit_polish", "generate"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert (out.returncode, out.stdout) == (1, "")
+    assert out.stderr == "commit-polish: nothing staged (stage changes with: git add)\n"
+    assert isinstance(fake_server, FakeLLMServer)
+    fake_server.status = 500  # a failure once LiteLLM is loaded: exit code 1 all the same
+    git(repo, "add", "a.py")
+    out = subprocess.run(
+        [sys.executable, "-m", "commit_polish", "generate"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert (out.returncode, out.stdout) == (1, "")
+    assert out.stderr.startswith(f"commit-polish: the server at {fake_server.api_base} ")

@@ -281,4 +281,14 @@ cli.add_command(status, "doctor")
 
 
 def main() -> None:
-    cli(prog_name="commit-polish")
+    """The console entry point. Once a command has loaded the request code (generate, eval),
+    it leaves without the interpreter's teardown, as the hook does (see hook.exit_process)."""
+    try:
+        cli(prog_name="commit-polish")
+    except SystemExit as done:
+        if "commit_polish.llm" not in sys.modules:
+            raise
+        from commit_polish.hook import exit_process
+
+        code = done.code if isinstance(done.code, int) else 0 if done.code is None else 1
+        exit_process(code, teardown=False)
