@@ -64,6 +64,7 @@ class Context:
     cfg: config_mod.Config
     root: Path | None
     shape: Any = None  # style.Shape of the last request built (issue 5)
+    api_base: str | None = None  # once start_request has checked it
 
 
 def load_context() -> Context:
@@ -86,11 +87,14 @@ def destination(ctx: Context) -> str:
 
 
 def start_request(ctx: Context) -> str:
-    """The api_base, once it is allowed and something listens there (else LLMError).
+    """The api_base, once it is allowed and something listens there (else LLMError); the
+    checks run once per context.
 
     A request will then be sent, so LiteLLM's import, the bulk of the hook's time, starts
     now in the background and runs while the hook waits on git and on the server's probes.
     """
+    if ctx.api_base is not None:
+        return ctx.api_base
     import importlib
 
     from commit_polish import llm
@@ -101,6 +105,7 @@ def start_request(ctx: Context) -> str:
     for name in REQUEST_MODULES:
         importlib.import_module(f"commit_polish.{name}")
     llm.prewarm()
+    ctx.api_base = api_base
     return api_base
 
 
