@@ -43,26 +43,16 @@ def _request(
     ``timeout`` seconds in all (and within the hook's budget): httpx's timeouts are per read,
     and a server dripping a byte at a time would defeat them. ``status`` is told the time
     elapsed every 0.2 s while waiting."""
-    import threading
-    import time
-
     from commit_polish import llm
 
     limit = llm.remaining(timeout)
     outcome: list[Any] = []
-    worker = threading.Thread(
-        target=lambda: outcome.append(_request_now(method, url, timeout=limit, body=body)),
-        name="commit-polish-probe",
-        daemon=True,
+    llm.run_bounded(
+        lambda: outcome.append(_request_now(method, url, timeout=limit, body=body)),
+        seconds=limit,
+        name="probe",
+        status=status,
     )
-    started = time.monotonic()
-    worker.start()
-    while worker.is_alive() and time.monotonic() - started < limit:
-        worker.join(min(0.2, max(limit - (time.monotonic() - started), 0)))
-        if status is not None:
-            status(time.monotonic() - started)
-    if worker.is_alive():
-        llm._abandoned.append(worker)  # so that the hook exits at once (hook.exit_process)
     return outcome[0] if outcome else None
 
 

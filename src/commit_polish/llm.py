@@ -301,15 +301,7 @@ def complete(req: Request, *, status: Status | None = None) -> Reply:
         except BaseException as exc:  # handed to the caller's thread
             outcome["error"] = exc
 
-    started = time.monotonic()
-    thread = threading.Thread(target=work, name="commit-polish-llm", daemon=True)
-    thread.start()
-    while thread.is_alive() and time.monotonic() < deadline:
-        thread.join(timeout=min(0.2, max(deadline - time.monotonic(), 0)))
-        if status is not None:
-            status(time.monotonic() - started)
-    if thread.is_alive():
-        _abandoned.append(thread)
+    if not run_bounded(work, seconds=deadline - time.monotonic(), name="llm", status=status):
         raise LLMError(
             f"the server at {req.api_base} did not answer within "
             f"{req.timeout:.0f}s (raise ai.timeout, or use a smaller model)"
@@ -322,6 +314,29 @@ def complete(req: Request, *, status: Status | None = None) -> Reply:
     reply: Reply = outcome["reply"]
     record_stats(req, reply)
     return reply
+
+
+def run_bounded(
+    work: Callable[[], None], *, seconds: float, name: str, status: Status | None = None
+) -> bool:
+    """Run ``work`` in a daemon thread for at most ``seconds``; whether it finished.
+
+    Per-read timeouts cannot bound a server that drips a byte at a time; this can. A thread
+    given up on is remembered, so that the hook's process leaves without waiting for it.
+    ``status`` is told the time elapsed every 0.2 s.
+    """
+    started = time.monotonic()
+    deadline = started + max(seconds, 0.0)
+    thread = threading.Thread(target=work, name=f"commit-polish-{name}", daemon=True)
+    thread.start()
+    while thread.is_alive() and time.monotonic() < deadline:
+        thread.join(timeout=min(0.2, max(deadline - time.monotonic(), 0)))
+        if status is not None:
+            status(time.monotonic() - started)
+    if thread.is_alive():
+        _abandoned.append(thread)
+        return False
+    return True
 
 
 STATS_ENV = "COMMIT_POLISH_STATS"
