@@ -212,33 +212,28 @@ def test_generate_from_the_console_entry(repo: Path, fake_server: object) -> Non
 
     from conftest import FakeLLMServer
 
+    assert isinstance(fake_server, FakeLLMServer)
+
+    def generate() -> tuple[int, str, str]:
+        out = subprocess.run(
+            [sys.executable, "-m", "commit_polish", "generate"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+        )
+        return out.returncode, out.stdout, out.stderr
+
     (repo / "a.py").write_text("x = 1\n")
     git(repo, "add", "a.py")
-    out = subprocess.run(
-        [sys.executable, "-m", "commit_polish", "generate"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
+    assert generate() == (0, "feat: add greeting module\n", "")
+    git(repo, "reset", "-q")  # nothing staged: nothing to describe, LiteLLM never loaded
+    assert generate() == (
+        1,
+        "",
+        "commit-polish: nothing staged (stage changes with: git add)\n",
     )
-    assert (out.returncode, out.stdout, out.stderr) == (0, "feat: add greeting module\n", "")
-    (repo / "a.py").write_text("x = 2\n")  # not staged: nothing to describe
-    git(repo, "reset", "-q")
-    out = subprocess.run(
-        [sys.executable, "-m", "commit_polish", "generate"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-    )
-    assert (out.returncode, out.stdout) == (1, "")
-    assert out.stderr == "commit-polish: nothing staged (stage changes with: git add)\n"
-    assert isinstance(fake_server, FakeLLMServer)
     fake_server.status = 500  # a failure once LiteLLM is loaded: exit code 1 all the same
     git(repo, "add", "a.py")
-    out = subprocess.run(
-        [sys.executable, "-m", "commit_polish", "generate"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-    )
-    assert (out.returncode, out.stdout) == (1, "")
-    assert out.stderr.startswith(f"commit-polish: the server at {fake_server.api_base} ")
+    code, stdout, stderr = generate()
+    assert (code, stdout) == (1, "")
+    assert stderr.startswith(f"commit-polish: the server at {fake_server.api_base} ")
