@@ -107,6 +107,31 @@ def closed_port() -> int:
     return port
 
 
+# What git writes into the message file for a plain commit with greet.py staged.
+GIT_FILE = (
+    b"\n# Please enter the commit message for your changes. Lines starting\n"
+    b"# with '#' will be ignored, and an empty message aborts the commit.\n#\n"
+    b"# On branch main\n# Changes to be committed:\n#\tnew file:   greet.py\n#\n"
+)
+
+
+@pytest.fixture
+def staged(repo: Path, monkeypatch: pytest.MonkeyPatch, listening_port: int) -> Path:
+    """``repo`` with greet.py staged, as the cwd, its message file as git wrote it, and
+    api_base on ``listening_port`` (pytest-httpx answers the requests in this process)."""
+    (repo / "greet.py").write_text("def greet():\n    return 'hi'\n")
+    git(repo, "add", "greet.py")
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("COMMIT_POLISH_API_BASE", f"http://127.0.0.1:{listening_port}/v1")
+    msg = repo / ".git" / "COMMIT_EDITMSG"
+    msg.write_bytes(GIT_FILE)
+    return msg
+
+
+def chat_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}/v1/chat/completions"
+
+
 class FakeLLMServer:
     """An OpenAI-compatible stand-in on a loopback port, for tests where git runs the hook in
     a child process (pytest-httpx only reaches this process). Records every request body."""

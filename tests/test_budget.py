@@ -200,17 +200,6 @@ def test_fit_never_asks_an_ollama_server(repo: Path, httpx_mock: HTTPXMock) -> N
 # ------------------------------------------------------------------ the hook's request
 
 
-@pytest.fixture
-def staged(repo: Path, monkeypatch: pytest.MonkeyPatch, listening_port: int) -> Path:
-    (repo / "greet.py").write_text("def greet():\n    return 'hi'\n")
-    git(repo, "add", "greet.py")
-    monkeypatch.chdir(repo)
-    monkeypatch.setenv("COMMIT_POLISH_API_BASE", f"http://127.0.0.1:{listening_port}/v1")
-    msg = repo / ".git" / "COMMIT_EDITMSG"
-    msg.write_bytes(b"\n# comment\n")
-    return msg
-
-
 def test_hook_sends_cache_prompt_to_llama_cpp(
     staged: Path,
     httpx_mock: HTTPXMock,

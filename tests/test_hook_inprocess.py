@@ -12,32 +12,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import completion, git
+from conftest import GIT_FILE, chat_url, completion
 from pytest_httpx import HTTPXMock
 
 from commit_polish import llm
 from commit_polish.hook import main_hook
-
-GIT_FILE = (
-    b"\n# Please enter the commit message for your changes. Lines starting\n"
-    b"# with '#' will be ignored, and an empty message aborts the commit.\n#\n"
-    b"# On branch main\n# Changes to be committed:\n#\tnew file:   greet.py\n#\n"
-)
-
-
-@pytest.fixture
-def staged(repo: Path, monkeypatch: pytest.MonkeyPatch, listening_port: int) -> Path:
-    (repo / "greet.py").write_text("def greet():\n    return 'hi'\n")
-    git(repo, "add", "greet.py")
-    monkeypatch.chdir(repo)
-    monkeypatch.setenv("COMMIT_POLISH_API_BASE", f"http://127.0.0.1:{listening_port}/v1")
-    msg = repo / ".git" / "COMMIT_EDITMSG"
-    msg.write_bytes(GIT_FILE)
-    return msg
-
-
-def url(port: int) -> str:
-    return f"http://127.0.0.1:{port}/v1/chat/completions"
 
 
 def stderr_lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
@@ -47,11 +26,11 @@ def stderr_lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
 def test_request_json_exact(
     staged: Path, httpx_mock: HTTPXMock, listening_port: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    httpx_mock.add_response(url=url(listening_port), json=completion("feat: add greet"))
+    httpx_mock.add_response(url=chat_url(listening_port), json=completion("feat: add greet"))
     assert main_hook(staged, None, None) == 0
     request = httpx_mock.get_requests()[0]
     body = json.loads(request.content)
-    assert request.url == url(listening_port)
+    assert request.url == chat_url(listening_port)
     assert set(body) == {"model", "messages", "max_tokens", "temperature", "grammar"}
     assert body["model"] == "gemma-3-1b-it"
     assert body["max_tokens"] == 300
@@ -73,7 +52,7 @@ def test_config_values_reach_the_request(
     monkeypatch.setenv("COMMIT_POLISH_MODEL", "openai/qwen2.5")
     monkeypatch.setenv("COMMIT_POLISH_MAX_TOKENS", "64")
     monkeypatch.setenv("COMMIT_POLISH_TEMPERATURE", "0")
-    httpx_mock.add_response(url=url(listening_port), json=completion("fix: y"))
+    httpx_mock.add_response(url=chat_url(listening_port), json=completion("fix: y"))
     assert main_hook(staged, None, None) == 0
     body = json.loads(httpx_mock.get_requests()[0].content)
     assert (body["model"], body["max_tokens"], body["temperature"]) == ("qwen2.5", 64, 0.0)
@@ -81,46 +60,46 @@ def test_config_values_reach_the_request(
 
 FAULTS = {
     "connection refused": (
-        lambda m, port: m.add_exception(httpx.ConnectError("refused"), url=url(port)),
+        lambda m, port: m.add_exception(httpx.ConnectError("refused"), url=chat_url(port)),
         "commit-polish: no server at http://127.0.0.1:{port}/v1 "
         "(start it with: commit-polish serve)",
     ),
     "read timeout": (
-        lambda m, port: m.add_exception(httpx.ReadTimeout("slow"), url=url(port)),
+        lambda m, port: m.add_exception(httpx.ReadTimeout("slow"), url=chat_url(port)),
         "commit-polish: the server at http://127.0.0.1:{port}/v1 did not answer within 60s "
         "(raise ai.timeout, or use a smaller model)",
     ),
     "http 500": (
         lambda m, port: m.add_response(
-            status_code=500, json={"error": {"message": "x"}}, url=url(port)
+            status_code=500, json={"error": {"message": "x"}}, url=chat_url(port)
         ),
         None,
     ),
     "http 404 model": (
         lambda m, port: m.add_response(
-            status_code=404, json={"error": {"message": "nope"}}, url=url(port)
+            status_code=404, json={"error": {"message": "nope"}}, url=chat_url(port)
         ),
         "commit-polish: the server at http://127.0.0.1:{port}/v1 does not know model "
         "'llamafile/gemma-3-1b-it' (check ai.model with: commit-polish config)",
     ),
     "invalid json": (
-        lambda m, port: m.add_response(content=b"<html>oops", url=url(port)),
+        lambda m, port: m.add_response(content=b"<html>oops", url=chat_url(port)),
         None,
     ),
     "empty choices": (
-        lambda m, port: m.add_response(json={**completion("x"), "choices": []}, url=url(port)),
+        lambda m, port: m.add_response(json={**completion("x"), "choices": []}, url=chat_url(port)),
         None,
     ),
     "think only": (
         lambda m, port: m.add_response(
-            json=completion("<think>hmm, a commit</think>"), url=url(port), is_reusable=True
+            json=completion("<think>hmm, a commit</think>"), url=chat_url(port), is_reusable=True
         ),
         "commit-polish: the model's reply was empty, twice (try again, or a larger model)",
     ),
     "diff echo": (
         lambda m, port: m.add_response(
             json=completion("diff --git a/greet.py b/greet.py\n+def greet():\n+    return 1"),
-            url=url(port),
+            url=chat_url(port),
             is_reusable=True,
         ),
         "commit-polish: the model echoed the diff instead of writing a message, twice "
@@ -190,7 +169,7 @@ def test_total_time_budget_holds_when_reply_never_comes(
         release.wait(30)
         return httpx.Response(200, json=completion("late: too late"))
 
-    httpx_mock.add_callback(hang, url=url(listening_port), is_optional=True)
+    httpx_mock.add_callback(hang, url=chat_url(listening_port), is_optional=True)
     try:
         assert main_hook(staged, None, None) == 0
     finally:
@@ -303,7 +282,7 @@ def test_live_status_on_a_terminal_is_erased(
         time.sleep(0.5)
         return httpx.Response(200, json=completion("feat: add greet"))
 
-    httpx_mock.add_callback(slow, url=url(listening_port))
+    httpx_mock.add_callback(slow, url=chat_url(listening_port))
     tty = _Tty()
     monkeypatch.setattr(sys, "stderr", tty)
     assert main_hook(staged, None, None) == 0
@@ -316,7 +295,7 @@ def test_live_status_on_a_terminal_is_erased(
 def test_no_status_when_stderr_is_not_a_terminal(
     staged: Path, httpx_mock: HTTPXMock, listening_port: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    httpx_mock.add_response(url=url(listening_port), json=completion("feat: add greet"))
+    httpx_mock.add_response(url=chat_url(listening_port), json=completion("feat: add greet"))
     assert main_hook(staged, None, None) == 0
     assert capsys.readouterr().err == ""
 
@@ -326,7 +305,7 @@ def test_polish_with_non_utf8_draft_sends_valid_utf8(
 ) -> None:
     monkeypatch.setenv("COMMIT_POLISH_ON_MESSAGE", "polish")
     staged.write_bytes(b"caf\xe9 fix\n")  # Latin-1, as an old editor might write it
-    httpx_mock.add_response(url=url(listening_port), json=completion("fix: cafe menu"))
+    httpx_mock.add_response(url=chat_url(listening_port), json=completion("fix: cafe menu"))
     assert main_hook(staged, "message", None) == 0
     body = json.loads(httpx_mock.get_requests()[0].content)
     assert "caf\ufffd fix" in body["messages"][1]["content"]

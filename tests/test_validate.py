@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import completion, git
+from conftest import GIT_FILE, chat_url, completion
 from pytest_httpx import HTTPXMock
 
 from commit_polish import grammar, validate
@@ -86,24 +86,6 @@ CONV = Spec(types=("feat", "fix"), subject_max=40)
 )
 def test_check(text: str, spec: Spec, expected: list[str]) -> None:
     assert validate.check(text, spec, diff_text=DIFF, paths=("src/app/greet.py",)) == expected
-
-
-GIT_FILE = b"\n# Please enter the commit message for your changes.\n#\n"
-
-
-@pytest.fixture
-def staged(repo: Path, monkeypatch: pytest.MonkeyPatch, listening_port: int) -> Path:
-    (repo / "greet.py").write_text("def greet():\n    return 'hi'\n")
-    git(repo, "add", "greet.py")
-    monkeypatch.chdir(repo)
-    monkeypatch.setenv("COMMIT_POLISH_API_BASE", f"http://127.0.0.1:{listening_port}/v1")
-    msg = repo / ".git" / "COMMIT_EDITMSG"
-    msg.write_bytes(GIT_FILE)
-    return msg
-
-
-def chat_url(port: int) -> str:
-    return f"http://127.0.0.1:{port}/v1/chat/completions"
 
 
 def bodies(httpx_mock: HTTPXMock) -> list[dict[str, object]]:
