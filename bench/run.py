@@ -225,6 +225,19 @@ def real_server(ctx: int, extra: Sequence[str] = ()) -> Iterator[Any]:
         yield server
 
 
+def real_hook_env(env: dict[str, str], server: Any, stats: Path) -> dict[str, str]:
+    """The hook's environment against the real server: SmolLM2, a short reply, a generous
+    time budget, and one JSON line per reply in ``stats``."""
+    return {
+        **env,
+        "COMMIT_POLISH_API_BASE": server.api_base,
+        "COMMIT_POLISH_MODEL": "llamafile/smollm2",
+        "COMMIT_POLISH_MAX_TOKENS": str(REAL_MAX_TOKENS),
+        "COMMIT_POLISH_TIMEOUT": "600",
+        "COMMIT_POLISH_STATS": str(stats),
+    }
+
+
 def read_stats(path: Path) -> dict[str, Any]:
     lines = path.read_text().splitlines() if path.exists() else []
     path.unlink(missing_ok=True)
@@ -261,14 +274,7 @@ def bench_sizes(work: Path, runs: int) -> list[dict[str, Any]]:
     with real_server(REAL_CTX, ["--cache-ram", "0", "--metrics"]) as server:
         n_ctx = httpx.get(f"{server.base_url}/props").json()["default_generation_settings"]
         stats = work / "stats.jsonl"
-        hook_env = {
-            **env,
-            "COMMIT_POLISH_API_BASE": server.api_base,
-            "COMMIT_POLISH_MODEL": "llamafile/smollm2",
-            "COMMIT_POLISH_MAX_TOKENS": str(REAL_MAX_TOKENS),
-            "COMMIT_POLISH_TIMEOUT": "600",
-            "COMMIT_POLISH_STATS": str(stats),
-        }
+        hook_env = real_hook_env(env, server, stats)
         for size in SIZES:
             repo = work / f"size-{size}"
             started = time.perf_counter()
@@ -321,14 +327,7 @@ def bench_cache(work: Path) -> dict[str, Any]:
     git(repo, "commit", "-q", "-m", "feat: change the limits")
     with real_server(REAL_CTX, ["--metrics"]) as server:
         stats = work / "cache-stats.jsonl"
-        hook_env = {
-            **env,
-            "COMMIT_POLISH_API_BASE": server.api_base,
-            "COMMIT_POLISH_MODEL": "llamafile/smollm2",
-            "COMMIT_POLISH_MAX_TOKENS": str(REAL_MAX_TOKENS),
-            "COMMIT_POLISH_TIMEOUT": "600",
-            "COMMIT_POLISH_STATS": str(stats),
-        }
+        hook_env = real_hook_env(env, server, stats)
         msg = repo / ".git" / "COMMIT_EDITMSG"
         results = []
         for n, path in enumerate(["src/pkg0/module_00000.py", "src/pkg1/module_00001.py"]):
