@@ -58,6 +58,19 @@ def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
     return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=check)
 
 
+def last_message(repo: Path) -> str:
+    return git(repo, "log", "-1", "--format=%B").stdout.rstrip("\n")
+
+
+def commit_count(repo: Path) -> int:
+    return int(git(repo, "rev-list", "--count", "HEAD").stdout)
+
+
+def hook_lines(stderr: str) -> list[str]:
+    """The lines commit-polish printed among git's own output."""
+    return [line for line in stderr.splitlines() if line.startswith("commit-polish:")]
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A real repository with one commit, nothing staged."""

@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import FakeLLMServer, git
+from conftest import FakeLLMServer, git, hook_lines, last_message
 
 GENERATED = "feat: add greeting module"
 
@@ -25,14 +25,6 @@ def stage(
 
 def commit(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return git(repo, "commit", *args, check=False)
-
-
-def last_message(repo: Path) -> str:
-    return git(repo, "log", "-1", "--format=%B").stdout.rstrip("\n")
-
-
-def hook_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.startswith("commit-polish:")]
 
 
 def test_plain_commit_gets_generated_message_above_gits_comments(

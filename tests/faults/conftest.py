@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import completion, git
+from conftest import commit_count, completion, git, hook_lines, last_message
 
 HERE = Path(__file__).resolve().parent
 DOC = HERE.parents[1] / "docs" / "reliability.md"
@@ -244,7 +244,7 @@ class Commit:
 
     @property
     def hook_lines(self) -> list[str]:
-        return [line for line in self.stderr.splitlines() if line.startswith("commit-polish:")]
+        return hook_lines(self.stderr)
 
 
 def run_commit(repo: Path, *args: str, timeout: float = 60) -> Commit:
@@ -260,14 +260,6 @@ def stage(
 ) -> None:
     (repo / name).write_text(text)
     git(repo, "add", name)
-
-
-def last_message(repo: Path) -> str:
-    return git(repo, "log", "-1", "--format=%B").stdout.rstrip("\n")
-
-
-def commit_count(repo: Path) -> int:
-    return int(git(repo, "rev-list", "--count", "HEAD").stdout)
 
 
 def describe(commit: Commit, repo: Path, before: int) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import completion, git
+from conftest import commit_count, completion, git, last_message
 
 from commit_polish import githook, message
 from commit_polish.hook import main_hook
@@ -30,11 +30,9 @@ from .conftest import (
     Behaviour,
     Fault,
     FaultServer,
-    commit_count,
     describe,
     drip,
     hang,
-    last_message,
     raw,
     reply,
     reset_mid_reply,

@@ -16,13 +16,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import git, run_precommit_commit
+from conftest import commit_count, git, hook_lines, last_message, run_precommit_commit
 
 from dev.realserver import RealServer, free_port
 
 from .helpers import cli, ok, port_accepts, status_checks
-
-HOOK_PREFIX = "commit-polish:"
 
 # A change worth a message: small enough that the prompt stays a few hundred tokens.
 CHANGE = '''\
@@ -54,18 +52,6 @@ def quick_generation(monkeypatch: pytest.MonkeyPatch) -> None:
 def stage(repo: Path, name: str = "netutil.py", text: str = CHANGE) -> None:
     (repo / name).write_text(text)
     git(repo, "add", name)
-
-
-def last_message(repo: Path) -> str:
-    return git(repo, "log", "-1", "--format=%B").stdout.rstrip("\n")
-
-
-def commit_count(repo: Path) -> int:
-    return int(git(repo, "rev-list", "--count", "HEAD").stdout)
-
-
-def hook_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.startswith(HOOK_PREFIX)]
 
 
 def assert_clean_message(message: str) -> None:
