@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -36,7 +37,7 @@ DEFAULTS = {
     "subject_max_length": 72,
     "body": True,
     "template": "",
-    "exclude": [],
+    "exclude": (),
     "prompt_budget": 12000,
     "learn_style": True,
     "on_message": "keep",
@@ -70,15 +71,16 @@ def test_config_file_is_under_isolated_home(isolated_home: Path) -> None:
 
 def test_defaults(tmp_path: Path) -> None:
     cfg = config.load(tmp_path, environ={})
-    assert cfg.values == DEFAULTS
+    assert config.flat(cfg) == DEFAULTS
     assert set(cfg.sources.values()) == {"default"}
     assert cfg.strict is False
 
 
-def test_defaults_lists_are_not_shared() -> None:
-    first = config.defaults()
-    first.values["exclude"].append("*.csv")
-    assert config.defaults().values["exclude"] == []
+def test_config_is_frozen() -> None:
+    cfg = config.defaults()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.message.exclude = ("*.csv",)  # type: ignore[misc]
+    assert config.defaults().message.exclude == ()
 
 
 def test_user_file_values(tmp_path: Path) -> None:
@@ -98,11 +100,11 @@ def test_user_file_values(tmp_path: Path) -> None:
         "port": 11434,
         "style": "plain",
         "gitmoji": True,
-        "exclude": ["*.csv", "data/*"],
+        "exclude": ("*.csv", "data/*"),
         "strict": True,
     }
-    assert cfg.values == expected
-    assert isinstance(cfg["temperature"], float)
+    assert config.flat(cfg) == expected
+    assert isinstance(cfg.ai.temperature, float)
     assert cfg.strict is True
     changed = {k for k in DEFAULTS if expected[k] != DEFAULTS[k]}
     assert {k for k, v in cfg.sources.items() if v == str(path)} == changed
@@ -167,10 +169,10 @@ def test_user_file_values(tmp_path: Path) -> None:
             '[message]\nexclude = ["*.lock"]\n',
             {"COMMIT_POLISH_EXCLUDE": "a, b,,"},
             "exclude",
-            ["a", "b"],
+            ("a", "b"),
             "env COMMIT_POLISH_EXCLUDE",
         ),
-        ("", "", {"COMMIT_POLISH_EXCLUDE": ""}, "exclude", [], "env COMMIT_POLISH_EXCLUDE"),
+        ("", "", {"COMMIT_POLISH_EXCLUDE": ""}, "exclude", (), "env COMMIT_POLISH_EXCLUDE"),
         (
             "[message]\nsubject_max_length = 60\n",
             "[message]\nsubject_max_length = 50\n",
@@ -218,21 +220,21 @@ def test_layering(
     upath = user_file(user)
     rpath = repo_file(tmp_path, repo)
     cfg = config.load(tmp_path, environ=env)
-    assert cfg[key] == value
-    assert type(cfg[key]) is type(value)
+    assert config.value(cfg, key) == value
+    assert type(config.value(cfg, key)) is type(value)
     assert cfg.sources[key] == {"user": str(upath), "repo": str(rpath)}.get(source, source)
 
 
 def test_no_repo_root_ignores_cwd_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     repo_file(tmp_path, '[message]\nstyle = "plain"\n')
     monkeypatch.chdir(tmp_path)
-    assert config.load(None, environ={})["style"] == "conventional"
+    assert config.load(None, environ={}).message.style == "conventional"
 
 
 def test_load_reads_os_environ_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COMMIT_POLISH_LANGUAGE", "German")
     cfg = config.load(tmp_path)
-    assert cfg["language"] == "German"
+    assert cfg.message.language == "German"
     assert cfg.sources["language"] == "env COMMIT_POLISH_LANGUAGE"
 
 
@@ -423,7 +425,7 @@ def test_invalid_env(tmp_path: Path, env: dict[str, str], error: str) -> None:
 )
 def test_reserved_env_ignored(tmp_path: Path, env: dict[str, str]) -> None:
     cfg = config.load(tmp_path, environ=env)
-    assert cfg.values == DEFAULTS
+    assert config.flat(cfg) == DEFAULTS
     assert set(cfg.sources.values()) == {"default"}
 
 
@@ -475,10 +477,10 @@ def test_write_user_config_keeps_other_keys(tmp_path: Path) -> None:
         "llamafile": {"api_base": "http://127.0.0.1:8081/v1"},
     }
     cfg = config.load(tmp_path, environ={})
-    assert (cfg["model"], cfg["temperature"], cfg["exclude"], cfg["api_base"]) == (
+    assert (cfg.ai.model, cfg.ai.temperature, cfg.message.exclude, cfg.llamafile.api_base) == (
         "llamafile/gemma-3-1b-it",
         0.5,
-        ["*.csv"],
+        ("*.csv",),
         "http://127.0.0.1:8081/v1",
     )
 

@@ -21,7 +21,6 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from commit_polish import message
-from commit_polish.errors import LLMError
 
 settings.register_profile(
     "commit-polish", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -71,7 +70,7 @@ SENTENCE = st.lists(WORD, min_size=1, max_size=10).map(" ".join)
 def clean(text: str, subject_max: int = 72, comment: str = "#", body: bool = True) -> str | None:
     try:
         return message.clean_reply(text, subject_max=subject_max, comment=comment, body=body)
-    except LLMError:
+    except message.NotAMessage:
         return None
 
 
@@ -81,12 +80,12 @@ def clean(text: str, subject_max: int = 72, comment: str = "#", body: bool = Tru
 @example(reply="<think>", limit=72, comment="#", body=True)
 @example(reply='"', limit=72, comment="#", body=True)
 @example(reply="\u201c\u201d", limit=72, comment="#", body=True)
-def test_clean_reply_raises_only_llm_error(
+def test_clean_reply_raises_only_not_a_message(
     reply: str, limit: int, comment: str, body: bool
 ) -> None:
     try:
         out = message.clean_reply(reply, subject_max=limit, comment=comment, body=body)
-    except LLMError:
+    except message.NotAMessage:
         return
     subject = out.split("\n", 1)[0]
     assert subject.strip() and len(subject) <= limit

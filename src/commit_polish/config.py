@@ -1,19 +1,22 @@
 """Configuration: defaults, then the user's config.toml, then the repository's
 ``.commit-polish.toml``, then ``COMMIT_POLISH_*`` environment variables.
 
-Unknown keys and wrong types are errors that name the file and the key. Every key name is
-unique across sections, so ``COMMIT_POLISH_<KEY>`` maps to exactly one key.
+:func:`load` returns a frozen :class:`Config` of typed sections. Unknown keys and wrong types
+are errors that name the file and the key. Every key name is unique across sections, so
+``COMMIT_POLISH_<KEY>`` maps to exactly one key.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from commit_polish import paths
+from commit_polish import envvars, paths
 from commit_polish.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -22,42 +25,71 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 REPO_FILE = ".commit-polish.toml"
-ENV_PREFIX = "COMMIT_POLISH_"
-# Variables with the prefix that are not config keys.
-ENV_RESERVED = {"HOME", "SKIP", "DEV_CACHE", "STATS"}  # DEV_CACHE: dev/realserver.py
 
-# section -> key -> (type, default). Types: str, int, float, bool, list (of str).
-SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
-    "ai": {
-        "model": (str, "llamafile/gemma-3-1b-it"),
-        "temperature": (float, 0.2),
-        "max_tokens": (int, 300),
-        "timeout": (float, 60.0),
-        "allow_remote": (bool, False),
-    },
-    "llamafile": {
-        "path": (str, ""),
-        "model_path": (str, ""),
-        "api_base": (str, "http://127.0.0.1:8080/v1"),
-        "port": (int, 8080),
-        "gpu_layers": (int, 0),
-    },
-    "message": {
-        "style": (str, "conventional"),
-        "gitmoji": (bool, False),
-        "language": (str, "English"),
-        "subject_max_length": (int, 72),
-        "body": (bool, True),
-        "template": (str, ""),
-        "exclude": (list, []),
-        "prompt_budget": (int, 12000),
-        "learn_style": (bool, True),
-    },
-    "hook": {
-        "on_message": (str, "keep"),
-        "on_amend": (str, "keep"),
-        "strict": (bool, False),
-    },
+
+@dataclass(frozen=True)
+class AI:
+    model: str = "llamafile/gemma-3-1b-it"
+    temperature: float = 0.2
+    max_tokens: int = 300
+    timeout: float = 60.0
+    allow_remote: bool = False
+
+
+@dataclass(frozen=True)
+class Llamafile:
+    path: str = ""
+    model_path: str = ""
+    api_base: str = "http://127.0.0.1:8080/v1"
+    port: int = 8080
+    gpu_layers: int = 0
+
+
+@dataclass(frozen=True)
+class Message:
+    style: str = "conventional"
+    gitmoji: bool = False
+    language: str = "English"
+    subject_max_length: int = 72
+    body: bool = True
+    template: str = ""
+    exclude: tuple[str, ...] = ()
+    prompt_budget: int = 12000
+    learn_style: bool = True
+
+
+@dataclass(frozen=True)
+class Hook:
+    on_message: str = "keep"
+    on_amend: str = "keep"
+    strict: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    ai: AI = field(default_factory=AI)
+    llamafile: Llamafile = field(default_factory=Llamafile)
+    message: Message = field(default_factory=Message)
+    hook: Hook = field(default_factory=Hook)
+    # key -> where its value came from: "default", a file path, "env NAME" or a CLI flag
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def strict(self) -> bool:
+        return self.hook.strict
+
+
+SECTIONS: dict[str, type[Any]] = {
+    "ai": AI,
+    "llamafile": Llamafile,
+    "message": Message,
+    "hook": Hook,
+}
+# The annotation text of each field (``from __future__ import annotations``) -> its kind.
+_KINDS = {"str": str, "int": int, "float": float, "bool": bool, "tuple[str, ...]": list}
+KEY_SECTION = {f.name: s for s, cls in SECTIONS.items() for f in dataclasses.fields(cls)}
+KEY_KIND: dict[str, type] = {
+    f.name: _KINDS[str(f.type)] for cls in SECTIONS.values() for f in dataclasses.fields(cls)
 }
 
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -65,9 +97,12 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "on_message": ("keep", "polish"),
     "on_amend": ("keep", "regenerate"),
 }
+POSITIVE = frozenset({"timeout", "max_tokens", "subject_max_length", "prompt_budget"})
 
 # A repository's own file must not decide where its diffs are sent or what runs.
-REPO_FORBIDDEN = {"model", "path", "model_path", "api_base", "port", "allow_remote", "gpu_layers"}
+REPO_FORBIDDEN = frozenset(
+    {"model", "path", "model_path", "api_base", "port", "allow_remote", "gpu_layers"}
+)
 
 TYPE_NAMES = {
     str: "a string",
@@ -77,53 +112,53 @@ TYPE_NAMES = {
     list: "a list of strings",
 }
 
-KEY_SECTION = {key: section for section, keys in SCHEMA.items() for key in keys}
-
-
-@dataclass
-class Config:
-    values: dict[str, Any] = field(default_factory=dict)
-    sources: dict[str, str] = field(default_factory=dict)
-
-    def __getitem__(self, key: str) -> Any:
-        return self.values[key]
-
-    @property
-    def strict(self) -> bool:
-        return bool(self.values["strict"])
-
 
 def defaults() -> Config:
-    cfg = Config()
-    for keys in SCHEMA.values():
-        for key, (_type, default) in keys.items():
-            cfg.values[key] = list(default) if isinstance(default, list) else default
-            cfg.sources[key] = "default"
-    return cfg
+    return Config(sources=dict.fromkeys(KEY_SECTION, "default"))
 
 
-def _check_value(key: str, value: Any, where: str) -> Any:
-    expected, _default = SCHEMA[KEY_SECTION[key]][key]
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
+def value(cfg: Config, key: str) -> Any:
+    """The value of ``key`` (a flat key name such as ``"timeout"``)."""
+    return getattr(getattr(cfg, KEY_SECTION[key]), key)
+
+
+def flat(cfg: Config) -> dict[str, Any]:
+    """Every key and its value, in schema order."""
+    return {key: value(cfg, key) for key in KEY_SECTION}
+
+
+def with_values(cfg: Config, values: Mapping[str, Any], source: str) -> Config:
+    """``cfg`` with ``values`` (flat key -> already checked value) set, coming from ``source``."""
+    sections = {
+        name: dataclasses.replace(
+            getattr(cfg, name), **{k: v for k, v in values.items() if KEY_SECTION[k] == name}
+        )
+        for name in SECTIONS
+    }
+    sources = {**cfg.sources, **dict.fromkeys(values, source)}
+    return Config(**sections, sources=sources)
+
+
+def check_value(key: str, raw: Any, where: str) -> Any:
+    """``raw`` as the type of ``key``, or ConfigError naming ``where`` and the key."""
+    expected = KEY_KIND[key]
+    name = f"{KEY_SECTION[key]}.{key}"
+    if expected is float and isinstance(raw, int) and not isinstance(raw, bool):
+        raw = float(raw)
     ok = (
-        isinstance(value, list) and all(isinstance(v, str) for v in value)
+        isinstance(raw, list | tuple) and all(isinstance(v, str) for v in raw)
         if expected is list
-        else isinstance(value, expected) and not (expected is not bool and isinstance(value, bool))
+        else isinstance(raw, expected) and not (expected is not bool and isinstance(raw, bool))
     )
     if not ok:
-        kind = TYPE_NAMES[expected]
-        raise ConfigError(f"{where}: {KEY_SECTION[key]}.{key} must be {kind}, got {value!r}")
-    if key in CHOICES and value not in CHOICES[key]:
-        raise ConfigError(
-            f"{where}: {KEY_SECTION[key]}.{key} must be one of {', '.join(CHOICES[key])}, "
-            f"got {value!r}"
-        )
-    if key in {"timeout", "max_tokens", "subject_max_length", "prompt_budget"} and value <= 0:
-        raise ConfigError(f"{where}: {KEY_SECTION[key]}.{key} must be positive, got {value!r}")
-    if key == "gpu_layers" and value < 0:
-        raise ConfigError(f"{where}: {KEY_SECTION[key]}.{key} must be 0 or more, got {value!r}")
-    return value
+        raise ConfigError(f"{where}: {name} must be {TYPE_NAMES[expected]}, got {raw!r}")
+    if key in CHOICES and raw not in CHOICES[key]:
+        raise ConfigError(f"{where}: {name} must be one of {', '.join(CHOICES[key])}, got {raw!r}")
+    if key in POSITIVE and raw <= 0:
+        raise ConfigError(f"{where}: {name} must be positive, got {raw!r}")
+    if key == "gpu_layers" and raw < 0:
+        raise ConfigError(f"{where}: {name} must be 0 or more, got {raw!r}")
+    return tuple(raw) if expected is list else raw
 
 
 def read_file(path: Path) -> dict[str, Any]:
@@ -141,33 +176,33 @@ def read_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
 
 
-def apply_table(cfg: Config, table: dict[str, Any], where: str, *, repo: bool = False) -> None:
+def table_values(table: dict[str, Any], where: str, *, repo: bool = False) -> dict[str, Any]:
+    """The checked flat values of one TOML table."""
+    out: dict[str, Any] = {}
     for section, body in table.items():
-        if section not in SCHEMA:
+        if section not in SECTIONS:
             raise ConfigError(f"{where}: unknown section [{section}]")
         if not isinstance(body, dict):
             raise ConfigError(f"{where}: {section} must be a table ([{section}])")
-        for key, value in body.items():
-            if key not in SCHEMA[section]:
+        for key, raw in body.items():
+            if KEY_SECTION.get(key) != section:
                 raise ConfigError(f"{where}: unknown key {section}.{key}")
             if repo and key in REPO_FORBIDDEN:
                 raise ConfigError(
                     f"{where}: {section}.{key} may only be set in your own config "
                     f"({paths.config_file()}), not in a repository"
                 )
-            cfg.values[key] = _check_value(key, value, where)
-            cfg.sources[key] = where
+            out[key] = check_value(key, raw, where)
+    return out
 
 
 def _parse_env(key: str, raw: str, where: str) -> Any:
-    expected = SCHEMA[KEY_SECTION[key]][key][0]
+    expected = KEY_KIND[key]
     try:
         if expected is bool:
             lowered = raw.strip().lower()
-            if lowered in {"1", "true", "yes", "on"}:
-                return True
-            if lowered in {"0", "false", "no", "off", ""}:
-                return False
+            if lowered in envvars.TRUE_WORDS | envvars.FALSE_WORDS:
+                return lowered in envvars.TRUE_WORDS
             raise ValueError(raw)
         if expected is int:
             return int(raw)
@@ -180,36 +215,34 @@ def _parse_env(key: str, raw: str, where: str) -> Any:
     return raw
 
 
-def apply_env(cfg: Config, environ: dict[str, str]) -> None:
+def apply_env(cfg: Config, environ: Mapping[str, str]) -> Config:
     for name, raw in environ.items():
-        if not name.startswith(ENV_PREFIX):
+        if not name.startswith(envvars.PREFIX) or name in envvars.RESERVED:
             continue
-        key = name[len(ENV_PREFIX) :].lower()
-        if key.upper() in ENV_RESERVED:
-            continue
+        key = name[len(envvars.PREFIX) :].lower()
         if key not in KEY_SECTION:
             raise ConfigError(f"environment: unknown variable {name}")
-        cfg.values[key] = _check_value(key, _parse_env(key, raw, name), name)
-        cfg.sources[key] = f"env {name}"
-
-
-def load(repo_root: Path | None = None, environ: dict[str, str] | None = None) -> Config:
-    """The effective configuration for a repository (or none)."""
-    cfg = defaults()
-    user_file = paths.config_file()
-    apply_table(cfg, read_file(user_file), str(user_file))
-    if repo_root is not None:
-        repo_file = repo_root / REPO_FILE
-        apply_table(cfg, read_file(repo_file), str(repo_file), repo=True)
-    apply_env(cfg, dict(os.environ) if environ is None else environ)
+        checked = check_value(key, _parse_env(key, raw, name), name)
+        cfg = with_values(cfg, {key: checked}, f"env {name}")
     return cfg
 
 
-def strict_from_env(environ: dict[str, str] | None = None) -> bool:
+def load(repo_root: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """The effective configuration for a repository (or none)."""
+    cfg = defaults()
+    user_file = paths.config_file()
+    cfg = with_values(cfg, table_values(read_file(user_file), str(user_file)), str(user_file))
+    if repo_root is not None:
+        repo_file = repo_root / REPO_FILE
+        repo_values = table_values(read_file(repo_file), str(repo_file), repo=True)
+        cfg = with_values(cfg, repo_values, str(repo_file))
+    return apply_env(cfg, os.environ if environ is None else environ)
+
+
+def strict_from_env(environ: Mapping[str, str] | None = None) -> bool:
     """Whether strict mode is on, readable even when a config file is broken."""
-    env = dict(os.environ) if environ is None else environ
-    raw = env.get(ENV_PREFIX + "STRICT", "")
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
+    env = os.environ if environ is None else environ
+    return envvars.is_true(env.get(envvars.STRICT, ""))
 
 
 def write_user_config(updates: dict[str, Any]) -> Path:
@@ -219,14 +252,13 @@ def write_user_config(updates: dict[str, Any]) -> Path:
     """
     import tomli_w
 
-    from commit_polish.message import write_atomic
+    from commit_polish.files import write_atomic
 
     path = paths.config_file()
     table = read_file(path)
-    for key, value in updates.items():
-        section = KEY_SECTION[key]
-        _check_value(key, value, "update")
-        table.setdefault(section, {})[key] = value
+    for key, raw in updates.items():
+        check_value(key, raw, "update")
+        table.setdefault(KEY_SECTION[key], {})[key] = list(raw) if isinstance(raw, tuple) else raw
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, tomli_w.dumps(table).encode("utf-8"))
     return path
@@ -235,7 +267,6 @@ def write_user_config(updates: dict[str, Any]) -> Path:
 def describe(cfg: Config) -> list[tuple[str, Any, str]]:
     """(section.key, value, source) rows for ``commit-polish config``."""
     return [
-        (f"{KEY_SECTION[key]}.{key}", cfg.values[key], cfg.sources[key])
-        for section in SCHEMA
-        for key in SCHEMA[section]
+        (f"{KEY_SECTION[key]}.{key}", list(v) if isinstance(v, tuple) else v, cfg.sources[key])
+        for key, v in flat(cfg).items()
     ]

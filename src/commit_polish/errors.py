@@ -1,15 +1,28 @@
-"""One error base for everything commit-polish reports to a user, and a few subclasses.
+"""One error base for everything commit-polish reports to a user, and the one rule that turns
+any exception into a line and an exit code.
 
 Every message is one line that says what went wrong and, where we know it, the next step.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from commit_polish.validate import Generation
+
+# The exit codes, and all of them: a script can tell "we said no" from "we broke".
+EXIT_OK = 0
+EXIT_ERROR = 1  # a CommitPolishError: the line says what to do
+EXIT_USAGE = 2  # click's own: a wrong option or argument
+EXIT_INTERNAL = 3  # a bug of ours
+EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
+
+REPORT_HINT = "please report this; COMMIT_POLISH_SKIP=1 turns the hook off"
+
 
 class CommitPolishError(Exception):
     """An error we expected and can explain in one line."""
-
-    exit_code = 1
 
 
 class ConfigError(CommitPolishError):
@@ -24,6 +37,14 @@ class LLMError(CommitPolishError):
     """The model server was unreachable, too slow, or answered something unusable."""
 
 
+class Unusable(LLMError):
+    """Two answers failed validation; ``generation`` holds the last one."""
+
+    def __init__(self, text: str, generation: Generation) -> None:
+        super().__init__(text)
+        self.generation = generation
+
+
 class DownloadError(CommitPolishError):
     """A download failed: network, HTTP status, disk."""
 
@@ -34,3 +55,16 @@ class ChecksumError(DownloadError):
 
 class ServerError(CommitPolishError):
     """Starting, stopping or querying the local model server failed."""
+
+
+def classify(
+    exc: BaseException, *, interrupted: str = "interrupted", kept: str = ""
+) -> tuple[str, int]:
+    """(the line to print without our prefix, the exit code) for an exception that ended a
+    command. Anything that is not ours is an internal error: one line, never a traceback.
+    ``kept`` says what was left untouched (the hook: "; message left as git wrote it")."""
+    if isinstance(exc, CommitPolishError):
+        return str(exc), EXIT_ERROR
+    if isinstance(exc, KeyboardInterrupt):
+        return interrupted, EXIT_INTERRUPTED
+    return f"internal error ({type(exc).__name__}: {exc}){kept} ({REPORT_HINT})", EXIT_INTERNAL

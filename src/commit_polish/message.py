@@ -1,4 +1,4 @@
-"""Pure functions over commit message text, and the one atomic writer.
+"""Pure functions over commit message text.
 
 Message files are handled as ``str`` decoded with ``surrogateescape`` so that bytes that are
 not UTF-8 survive a round trip untouched.
@@ -6,18 +6,19 @@ not UTF-8 survive a round trip untouched.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
-from commit_polish.errors import LLMError
+from commit_polish.form import BODY_WIDTH
 
 ENCODING = "utf-8"
 ERRORS = "surrogateescape"
 SCISSORS = "------------------------ >8 ------------------------"
-BODY_WIDTH = 72
+
+
+class NotAMessage(ValueError):
+    """A reply that holds no commit message; the text says why (a reason, not a hint: the
+    caller decides what the user is told)."""
 
 
 def decode(data: bytes) -> str:
@@ -26,34 +27,6 @@ def decode(data: bytes) -> str:
 
 def encode(text: str) -> bytes:
     return text.encode(ENCODING, ERRORS)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same directory and ``os.replace``.
-
-    The file's permission bits are kept when it already exists, so a reader never sees a
-    half-written file and a failed write leaves the old content as it was.
-    """
-    path = Path(path)
-    try:
-        mode: int | None = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = None
-    import tempfile  # here, not at the top: the hook's skip paths never write
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 @dataclass(frozen=True)
@@ -215,7 +188,7 @@ def _wrap_body(lines: list[str], width: int) -> list[str]:
 
 
 def clean_reply(reply: str, *, subject_max: int = 72, comment: str = "#", body: bool = True) -> str:
-    """Turn a model's reply into a commit message, or raise LLMError if there is none.
+    """Turn a model's reply into a commit message, or raise NotAMessage if there is none.
 
     Drops reasoning blocks, code fences, wrapping quotes and preambles; keeps the subject
     within the limit without a trailing period; puts one blank line before the body and
@@ -233,13 +206,13 @@ def clean_reply(reply: str, *, subject_max: int = 72, comment: str = "#", body: 
     lines = [line for line in lines if not line.startswith(comment + " ") and line != comment]
     text = _strip_quotes("\n".join(lines))
     if not text:
-        raise LLMError("the model's reply was empty (try again, or a larger model)")
+        raise NotAMessage("the model's reply was empty")
     if looks_like_diff(text):
         raise _echoed_diff()
     lines = text.split("\n")
     subject = _shorten_subject(_INLINE_LABEL.sub("", _strip_quotes(lines[0])), subject_max)
     if not subject:
-        raise LLMError("the model's reply had no subject line (try again, or a larger model)")
+        raise NotAMessage("the model's reply had no subject line")
     rest = lines[1:]
     while rest and not rest[0].strip():
         rest.pop(0)
@@ -259,7 +232,5 @@ def clean_reply(reply: str, *, subject_max: int = 72, comment: str = "#", body: 
     return result
 
 
-def _echoed_diff() -> LLMError:
-    return LLMError(
-        "the model echoed the diff instead of writing a message (try again, or a larger model)"
-    )
+def _echoed_diff() -> NotAMessage:
+    return NotAMessage("the model echoed the diff instead of writing a message")
