@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import FakeLLMServer, git
+from helpers import FakeLLMServer, git
 
-from commit_polish import llm, paths
+from commit_polish import llm, localonly, paths
 from commit_polish.cli import cli
 from commit_polish.errors import LLMError
 from commit_polish.hook import main_hook
@@ -50,7 +50,7 @@ GIT_FILE = b"\n# Please enter the commit message for your changes.\n"
     ],
 )
 def test_is_loopback(api_base: str, loopback: bool) -> None:
-    assert llm.is_loopback(api_base) is loopback
+    assert localonly.is_loopback(api_base) is loopback
 
 
 @pytest.mark.parametrize(
@@ -65,7 +65,7 @@ def test_is_loopback(api_base: str, loopback: bool) -> None:
 def test_local_destinations_pass(
     model: str, api_base: str, environ: dict[str, str], expected: str
 ) -> None:
-    got = llm.check_local(
+    got = localonly.check_local(
         model, api_base, allow_remote=False, config_file="cfg.toml", environ=environ
     )
     assert got == expected
@@ -101,13 +101,13 @@ def test_remote_destinations_are_refused(
     model: str, api_base: str, environ: dict[str, str], expected: str
 ) -> None:
     with pytest.raises(LLMError) as info:
-        llm.check_local(
+        localonly.check_local(
             model, api_base, allow_remote=False, config_file="cfg.toml", environ=environ
         )
     assert str(info.value) == expected
-    assert llm.check_local(
+    assert localonly.check_local(
         model, api_base, allow_remote=True, config_file="cfg.toml", environ=environ
-    ) == llm.effective_api_base(model, api_base, environ)
+    ) == localonly.effective_api_base(model, api_base, environ)
 
 
 @pytest.fixture
@@ -241,7 +241,7 @@ CHILD = textwrap.dedent(
         assert hook.main_hook(msg, source, "HEAD") == 0
     assert msg.read_bytes() == original
     assert "litellm" not in sys.modules, "a skip path imported litellm"
-    print(hook.generate_for_stdout())
+    print(hook.staged_message())
     import litellm  # already imported by generate; the import itself must add nothing
     """
 )

@@ -1,6 +1,9 @@
-"""What a llama.cpp-family server (llama-server, llamafile) can tell us about itself.
+"""What a llama.cpp-family server (llama-server, llamafile) is and can tell us about itself,
+and the one HTTP client for every request that is not LiteLLM's.
 
-Two cheap questions, asked only on the generate path once the server is known to listen:
+:func:`is_llama_cpp` is the one rule for "worth asking llama.cpp's endpoints and sending its
+fields" (``/props``, ``/tokenize``, ``cache_prompt``, ``grammar``, the prefill). Two cheap
+questions, asked only on the generate path once the server is known to listen:
 its context size (``GET /props``) and how many tokens a text is (``POST /tokenize``). Any
 other server (Ollama, vLLM, a proxy) answers 404 or something else, and every failure is
 ``None``: the caller then falls back to character estimates. Nothing is cached on disk: on
@@ -14,8 +17,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from commit_polish import deadline, localonly
+
 PROBE_TIMEOUT = 2.0
 TOKENIZE_TIMEOUT = 5.0
+# LiteLLM providers that speak llama.cpp's OpenAI-compatible API: ``llamafile/`` is what our
+# install writes; ``openai/`` (or vLLM's) is how llama-server and LLaMA Box
+# are usually configured, which counts only for a server on this machine.
+LLAMA_CPP_PROVIDERS = ("llamafile",)
+LOCAL_LLAMA_CPP_PROVIDERS = ("openai", "hosted_vllm")
+
+
+def is_llama_cpp(model: str, api_base: str) -> bool:
+    """Whether ``model`` at ``api_base`` may be a llama.cpp-family server. A server that is
+    not one answers /props with an error, and is then treated as any other."""
+    provider = localonly.provider(model)
+    if provider in LLAMA_CPP_PROVIDERS:
+        return True
+    return provider in LOCAL_LLAMA_CPP_PROVIDERS and localonly.is_loopback(api_base)
 
 
 @dataclass(frozen=True)
@@ -43,11 +62,9 @@ def _request(
     ``timeout`` seconds in all (and within the hook's budget): httpx's timeouts are per read,
     and a server dripping a byte at a time would defeat them. ``status`` is told the time
     elapsed every 0.2 s while waiting."""
-    from commit_polish import llm
-
-    limit = llm.remaining(timeout)
+    limit = deadline.remaining(timeout)
     outcome: list[Any] = []
-    llm.run_bounded(
+    deadline.run_bounded(
         lambda: outcome.append(_request_now(method, url, timeout=limit, body=body)),
         seconds=limit,
         name="probe",
@@ -73,15 +90,32 @@ def _client(url: str) -> Any:
 
 
 def _request_now(method: str, url: str, *, timeout: float, body: dict[str, Any] | None) -> Any:
+    answer = fetch(method, url, timeout=timeout, body=body)
+    return answer.data if answer is not None and answer.status == 200 else None
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    data: Any  # the decoded JSON body, None when it is not JSON
+
+
+def fetch(
+    method: str, url: str, *, timeout: float, body: dict[str, Any] | None = None
+) -> Answer | None:
+    """One request through the shared client; None when nothing answered (refused, reset,
+    timed out)."""
     import httpx
 
     try:
         response = _client(url).request(method, url, json=body, timeout=timeout)
-        if response.status_code != 200:
-            return None
-        return response.json()
-    except (httpx.HTTPError, ValueError):
+    except httpx.HTTPError:
         return None
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    return Answer(response.status_code, data)
 
 
 def probe(api_base: str, *, timeout: float = PROBE_TIMEOUT) -> ServerInfo | None:

@@ -1,6 +1,7 @@
 """Fit the diff summary to the server's context, in tokens when the server can count them.
 
-With a llama.cpp-family server (see ``backend.py``) the room for the diff is
+With a llama.cpp-family server (``backend.is_llama_cpp``, confirmed by ``/props``) the room
+for the diff is
 ``n_ctx - max_tokens - tokens(fixed part of the prompt) - MARGIN_TOKENS - RETRY_TOKENS``
 (room for the reply, and for a repair request should the first reply be unusable), and the
 summary is measured with the server's own tokenizer: a first guess at the character budget,
@@ -30,8 +31,6 @@ MARGIN_TOKENS = 64
 # about 730 characters, plus their role markers.
 RETRY_TOKENS = 256
 MAX_ATTEMPTS = 4
-# Providers that speak llama.cpp's API (OpenAI-compatible, with cache_prompt and /props).
-LLAMA_CPP_PROVIDERS = ("llamafile", "openai", "hosted_vllm", "")
 
 
 @dataclass(frozen=True)
@@ -42,10 +41,10 @@ class Fit:
     tokens: int | None = None  # what the file list and the diff came to, when counted
     extra_body: dict[str, Any] = field(default_factory=dict)
 
-
-def is_llama_cpp_provider(model: str) -> bool:
-    provider = model.split("/", 1)[0] if "/" in model else ""
-    return provider in LLAMA_CPP_PROVIDERS
+    @property
+    def answered_props(self) -> bool:
+        """Whether the server answered /props: it is a llama.cpp-family server."""
+        return self.n_ctx is not None
 
 
 def summary_text(summary: diff_mod.Summary) -> str:
@@ -63,7 +62,7 @@ def fit(
 ) -> Fit:
     """The largest summary that fits both ``prompt_budget`` characters and the server's
     context (``fixed_text`` is the prompt without the file list and the diff)."""
-    info = backend.probe(api_base) if is_llama_cpp_provider(model) else None
+    info = backend.probe(api_base) if backend.is_llama_cpp(model, api_base) else None
     if info is None:
         return Fit(diff_mod.select(prepared, prompt_budget))
     extra: dict[str, Any] = {"cache_prompt": True}

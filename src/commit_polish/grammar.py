@@ -10,29 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
+from commit_polish.deadline import Status
 from commit_polish.errors import LLMError
-from commit_polish.llm import Reply, Request, Status
+from commit_polish.form import BODY_WIDTH, Spec
+from commit_polish.llm import Reply, Request
 
-DEFAULT_TYPES = (
-    "feat",
-    "fix",
-    "docs",
-    "style",
-    "refactor",
-    "perf",
-    "test",
-    "build",
-    "ci",
-    "chore",
-    "revert",
-)
-BODY_WIDTH = 72
 BODY_LINES = 8  # small models loop in the body until max_tokens; a good body is short
 # A plain subject starts with an imperative verb: small models otherwise open with prose
 # about the code ("Your code is a good example of…") instead of a message.
@@ -46,19 +32,6 @@ PLAIN_VERBS = (
 )  # fmt: skip
 FREE_SCOPE_MAX = 20  # characters of a scope when the allowed scopes are not known
 REJECTED_FILE = "grammar-rejected.json"
-
-
-@dataclass(frozen=True)
-class Spec:
-    """The shape of an acceptable message."""
-
-    style: str = "conventional"  # or "plain"
-    types: tuple[str, ...] = DEFAULT_TYPES
-    scopes: tuple[str, ...] | None = None  # None: any scope of [a-z0-9_./-]
-    subject_max: int = 72
-    body: bool = True
-    case: str = "any"  # first letter of the description: "lower", "upper" or "any"
-    gitmoji: bool = False
 
 
 def _literal(text: str) -> str:
@@ -135,19 +108,12 @@ def build(spec: Spec) -> str:
 
 
 def applies(model: str, api_base: str) -> bool:
-    """Whether the server is llama.cpp-family (llamafile, llama-server, LLaMA Box) and has
-    not rejected the grammar field before.
+    """Whether the server may be llama.cpp-family (``backend.is_llama_cpp``) and has not
+    rejected the grammar field before (other OpenAI-compatible servers on this machine
+    ignore the field or reject it once)."""
+    from commit_polish import backend
 
-    Decided from the model prefix: LiteLLM's ``llamafile/`` provider is what our install
-    writes and what every llama.cpp-family server serves; ``openai/`` models on this
-    machine are sent it too (llama-server and LLaMA Box are usually configured so; other
-    local OpenAI-compatible servers ignore the field or reject it once).
-    """
-    from commit_polish.llm import is_loopback
-
-    provider = model.split("/", 1)[0] if "/" in model else ""
-    family = provider == "llamafile" or (provider == "openai" and is_loopback(api_base))
-    return family and not rejected(api_base, model)
+    return backend.is_llama_cpp(model, api_base) and not rejected(api_base, model)
 
 
 def _rejected_path() -> Path:
@@ -178,13 +144,12 @@ def remember_rejection(api_base: str, model: str) -> None:
     key = _key(api_base, model)
     if key in known:
         return
+    from commit_polish.files import write_atomic
+
     path = _rejected_path()
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump([*known, key][-100:], handle)
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps([*known, key][-100:]).encode("utf-8"))
 
 
 _GRAMMAR_WORD = re.compile(r"grammar", re.IGNORECASE)

@@ -1,9 +1,8 @@
-"""The only module that imports litellm, and only when a request will really be sent.
+"""The only module that imports litellm, and only when a request will really be sent: the
+import, the call, and the translation of LiteLLM's errors into one-line LLMErrors.
 
-Before litellm is imported, a plain TCP connect checks that something listens at
-``api_base``: a stopped server is reported in milliseconds instead of after a two-second
-import. The request runs in a daemon thread so that the total time budget holds even when a
-server drips bytes slowly enough to defeat per-read timeouts.
+The call runs under the hook's deadline (``deadline.py``), after the TCP check
+(``localonly.py``) has shown that something listens.
 """
 
 from __future__ import annotations
@@ -11,18 +10,15 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
+from commit_polish import deadline, envvars, localonly
 from commit_polish.errors import LLMError
 
-Status = Callable[[float], None]
 MAX_REPLY_CHARS = 100_000
 
 
@@ -44,79 +40,6 @@ class Reply:
     completion_tokens: int | None
     seconds: float
     cached_tokens: int | None = None  # prompt tokens the server took from its cache
-
-
-def check_listening(api_base: str, timeout: float) -> None:
-    """Raise LLMError when nothing accepts TCP connections at ``api_base``."""
-    parts = urlsplit(api_base)
-    if not parts.hostname:
-        return
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        with socket.create_connection((parts.hostname, port), timeout=min(timeout, 3.0)):
-            pass
-    except OSError as exc:
-        raise LLMError(f"no server at {api_base} (start it with: commit-polish serve)") from exc
-
-
-# Providers whose LiteLLM default server is on this machine when no api_base is given:
-# provider -> (environment variable LiteLLM reads first, default base).
-LOCAL_DEFAULTS = {
-    "llamafile": ("LLAMAFILE_API_BASE", "http://127.0.0.1:8080/v1"),
-    "ollama": ("OLLAMA_API_BASE", "http://localhost:11434"),
-    "ollama_chat": ("OLLAMA_API_BASE", "http://localhost:11434"),
-}
-
-
-def effective_api_base(model: str, api_base: str, environ: dict[str, str] | None = None) -> str:
-    """The server LiteLLM would send ``model``'s request to ("" when a hosted service)."""
-    if api_base:
-        return api_base
-    env = os.environ if environ is None else environ
-    provider = model.split("/", 1)[0] if "/" in model else ""
-    if provider in LOCAL_DEFAULTS:
-        variable, default = LOCAL_DEFAULTS[provider]
-        return env.get(variable) or default
-    return ""
-
-
-def is_loopback(api_base: str) -> bool:
-    """Whether ``api_base`` names this machine: 127.0.0.0/8, ::1 or localhost.
-
-    Decided from the text alone, never by resolving a name (a resolver could say anything).
-    """
-    import ipaddress
-
-    try:
-        host = urlsplit(api_base).hostname
-    except ValueError:
-        return False
-    if not host:
-        return False
-    host = host.rstrip(".").lower()
-    if host == "localhost":
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback
-
-
-def check_local(
-    model: str, api_base: str, *, allow_remote: bool, config_file: str, environ: dict[str, str]
-) -> str:
-    """The api_base to use, or LLMError when it is not on this machine and remote servers
-    were not allowed. Runs before any connection is made and before litellm is imported."""
-    base = effective_api_base(model, api_base, environ)
-    if allow_remote or is_loopback(base):
-        return base
-    hint = f"diffs stay local unless you set allow_remote = true in {config_file}"
-    if not base:
-        raise LLMError(f"model {model} with no api_base is a hosted service; {hint}")
-    raise LLMError(f"api_base {base} is not on this machine; {hint}")
 
 
 def _import_litellm() -> Any:
@@ -209,28 +132,8 @@ def _api_key(req: Request) -> str | None:
     return None
 
 
-_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
-
-
-def bypass_proxies(api_base: str) -> None:
-    """Add a loopback ``api_base``'s host to NO_PROXY when a proxy is configured.
-
-    httpx (under LiteLLM) sends even a request for 127.0.0.1 to HTTP_PROXY; a diff meant
-    for this machine would go to the proxy's host instead.
-    """
-    if not is_loopback(api_base):
-        return
-    if not any(os.environ.get(v) or os.environ.get(v.lower()) for v in _PROXY_VARIABLES):
-        return
-    host = urlsplit(api_base).hostname or ""
-    for variable in ("NO_PROXY", "no_proxy"):
-        current = os.environ.get(variable, "")
-        if host not in [part.strip() for part in current.split(",")]:
-            os.environ[variable] = f"{current},{host}" if current else host
-
-
 def _call(req: Request) -> Reply:
-    bypass_proxies(req.api_base)
+    localonly.bypass_proxies(req.api_base)
     litellm = _import_litellm()
     started = time.monotonic()
     response = litellm.completion(
@@ -266,33 +169,10 @@ def _call(req: Request) -> Reply:
     )
 
 
-_budget_deadline: float | None = None
-
-
-@contextlib.contextmanager
-def budget(seconds: float) -> Iterator[None]:
-    """Within this block every request (probes, token counts, completions and retries)
-    shares one deadline ``seconds`` from now: the hook's total time budget."""
-    global _budget_deadline
-    outer = _budget_deadline
-    _budget_deadline = time.monotonic() + seconds
-    try:
-        yield
-    finally:
-        _budget_deadline = outer
-
-
-def remaining(limit: float) -> float:
-    """``limit`` seconds, or less when the current budget ends sooner (never negative)."""
-    if _budget_deadline is None:
-        return limit
-    return max(min(limit, _budget_deadline - time.monotonic()), 0.0)
-
-
-def complete(req: Request, *, status: Status | None = None) -> Reply:
+def complete(req: Request, *, status: deadline.Status | None = None) -> Reply:
     """Send ``req`` and return the reply text, within ``req.timeout`` seconds in all."""
-    deadline = time.monotonic() + remaining(req.timeout)
-    check_listening(req.api_base, req.timeout)
+    end = time.monotonic() + deadline.remaining(req.timeout)
+    localonly.check_listening(req.api_base, req.timeout)
     outcome: dict[str, Any] = {}
 
     def work() -> None:
@@ -301,7 +181,7 @@ def complete(req: Request, *, status: Status | None = None) -> Reply:
         except BaseException as exc:  # handed to the caller's thread
             outcome["error"] = exc
 
-    if not run_bounded(work, seconds=deadline - time.monotonic(), name="llm", status=status):
+    if not deadline.run_bounded(work, seconds=end - time.monotonic(), name="llm", status=status):
         raise LLMError(
             f"the server at {req.api_base} did not answer within "
             f"{req.timeout:.0f}s (raise ai.timeout, or use a smaller model)"
@@ -316,36 +196,10 @@ def complete(req: Request, *, status: Status | None = None) -> Reply:
     return reply
 
 
-def run_bounded(
-    work: Callable[[], None], *, seconds: float, name: str, status: Status | None = None
-) -> bool:
-    """Run ``work`` in a daemon thread for at most ``seconds``; whether it finished.
-
-    Per-read timeouts cannot bound a server that drips a byte at a time; this can. A thread
-    given up on is remembered, so that the hook's process leaves without waiting for it.
-    ``status`` is told the time elapsed every 0.2 s.
-    """
-    started = time.monotonic()
-    deadline = started + max(seconds, 0.0)
-    thread = threading.Thread(target=work, name=f"commit-polish-{name}", daemon=True)
-    thread.start()
-    while thread.is_alive() and time.monotonic() < deadline:
-        thread.join(timeout=min(0.2, max(deadline - time.monotonic(), 0)))
-        if status is not None:
-            status(time.monotonic() - started)
-    if thread.is_alive():
-        _abandoned.append(thread)
-        return False
-    return True
-
-
-STATS_ENV = "COMMIT_POLISH_STATS"
-
-
 def record_stats(req: Request, reply: Reply) -> None:
     """Append one JSON line about this reply to ``$COMMIT_POLISH_STATS`` when it is set
     (for benchmarks and "why is it slow?"); never fails the request."""
-    path = os.environ.get(STATS_ENV)
+    path = os.environ.get(envvars.STATS)
     if not path:
         return
     import json
@@ -364,14 +218,6 @@ def record_stats(req: Request, reply: Reply) -> None:
             out.write(json.dumps(line) + "\n")
     except OSError:
         pass
-
-
-_abandoned: list[threading.Thread] = []
-
-
-def abandoned() -> bool:
-    """Whether a request given up at the time budget is still running."""
-    return any(thread.is_alive() for thread in _abandoned)
 
 
 def litellm_loaded() -> bool:

@@ -144,31 +144,26 @@ def port_in_use(port: int, host: str = HOST) -> bool:
 
 def health(base: str, *, timeout: float = 2.0) -> str:
     """ "ok", "loading", "down" (nothing answers) or "other" (answers, but not as a server)."""
-    import httpx
+    from commit_polish import backend
 
-    root = base.rstrip("/").removesuffix("/v1")
-    try:
-        response = httpx.get(root + "/health", timeout=timeout)
-    except httpx.HTTPError:
+    answer = backend.fetch("GET", backend.root_url(base) + "/health", timeout=timeout)
+    if answer is None:
         return "down"
-    if response.status_code == 200:
+    if answer.status == 200:
         return "ok"
-    if response.status_code == 503:
+    if answer.status == 503:
         return "loading"
-    if response.status_code == 404:  # servers without /health: ask for the model list
+    if answer.status == 404:  # servers without /health: ask for the model list
         return "ok" if served_models(base, timeout=timeout) is not None else "other"
     return "other"
 
 
 def served_models(base: str, *, timeout: float = 2.0) -> list[str] | None:
     """The model ids from ``/v1/models``, or None when nothing usable answers."""
-    import httpx
+    from commit_polish import backend
 
-    try:
-        response = httpx.get(base.rstrip("/") + "/models", timeout=timeout)
-        data = response.json() if response.status_code == 200 else None
-    except (httpx.HTTPError, ValueError):
-        return None
+    answer = backend.fetch("GET", base.rstrip("/") + "/models", timeout=timeout)
+    data = answer.data if answer is not None and answer.status == 200 else None
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         return None
     return [str(item.get("id")) for item in data["data"] if isinstance(item, dict)]
@@ -196,7 +191,7 @@ def read_pid_file() -> Running | None:
 
 
 def _write_pid_file(info: Running) -> None:
-    from commit_polish.message import write_atomic
+    from commit_polish.files import write_atomic
 
     pid_file().parent.mkdir(parents=True, exist_ok=True)
     write_atomic(pid_file(), json.dumps(asdict(info), indent=2).encode("utf-8"))
@@ -483,19 +478,20 @@ def options_from_config(
     from commit_polish import config
 
     cfg = config.load(None)
-    if not cfg["path"] or not cfg["model_path"]:
+    if not cfg.llamafile.path or not cfg.llamafile.model_path:
         raise ServerError("no runtime or model is configured; run: commit-polish install")
-    if port is not None and (port != cfg["port"] or cfg["api_base"] != api_base(port)):
+    moved = port is not None and port != cfg.llamafile.port
+    if port is not None and (moved or cfg.llamafile.api_base != api_base(port)):
         # The hook reads api_base: keep it pointing where the server will listen.
         config.write_user_config({"port": port, "api_base": api_base(port)})
-    chosen = port if port is not None else int(cfg["port"])
-    alias = str(cfg["model"]).split("/", 1)[-1] or None
+    chosen = port if port is not None else cfg.llamafile.port
+    alias = cfg.ai.model.split("/", 1)[-1] or None
     return ServeOptions(
-        runtime=Path(str(cfg["path"])),
-        model=Path(str(cfg["model_path"])),
+        runtime=Path(cfg.llamafile.path),
+        model=Path(cfg.llamafile.model_path),
         port=chosen,
         alias=alias,
         detach=detach,
         timeout=timeout,
-        gpu_layers=int(cfg["gpu_layers"]),
+        gpu_layers=cfg.llamafile.gpu_layers,
     )

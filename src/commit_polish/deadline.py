@@ -1,0 +1,83 @@
+"""One deadline for the whole hook, work that cannot outlive it, and how the process ends.
+
+Per-read timeouts cannot bound a server that drips a byte at a time, so every request runs
+in a daemon thread joined against the deadline. A thread given up on is remembered: the
+process then leaves without waiting for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import NoReturn
+
+Status = Callable[[float], None]  # told the seconds elapsed while waiting
+
+_deadline: float | None = None
+_abandoned: list[threading.Thread] = []
+
+
+@contextlib.contextmanager
+def within(seconds: float) -> Iterator[None]:
+    """Within this block every request (probes, token counts, completions and retries)
+    shares one deadline ``seconds`` from now: the hook's total time budget."""
+    global _deadline
+    outer = _deadline
+    _deadline = time.monotonic() + seconds
+    try:
+        yield
+    finally:
+        _deadline = outer
+
+
+def remaining(limit: float) -> float:
+    """``limit`` seconds, or less when the current deadline comes sooner (never negative)."""
+    if _deadline is None:
+        return limit
+    return max(min(limit, _deadline - time.monotonic()), 0.0)
+
+
+def run_bounded(
+    work: Callable[[], None], *, seconds: float, name: str, status: Status | None = None
+) -> bool:
+    """Run ``work`` in a daemon thread for at most ``seconds``; whether it finished.
+
+    ``status`` is told the time elapsed every 0.2 s.
+    """
+    started = time.monotonic()
+    end = started + max(seconds, 0.0)
+    thread = threading.Thread(target=work, name=f"commit-polish-{name}", daemon=True)
+    thread.start()
+    while thread.is_alive() and time.monotonic() < end:
+        thread.join(timeout=min(0.2, max(end - time.monotonic(), 0)))
+        if status is not None:
+            status(time.monotonic() - started)
+    if thread.is_alive():
+        _abandoned.append(thread)
+        return False
+    return True
+
+
+def abandoned() -> bool:
+    """Whether work given up at the deadline is still running."""
+    return any(thread.is_alive() for thread in _abandoned)
+
+
+def exit_process(code: int, *, teardown: bool = True) -> NoReturn:
+    """End the process. Work abandoned at the deadline may still be running in a daemon
+    thread; leave at once rather than let interpreter shutdown wait on it.
+
+    ``teardown=False`` is for the console entry point, which owns its process: once the
+    request code was loaded it leaves at once too. Tearing down an interpreter that holds
+    LiteLLM (thousands of modules) takes about a second and does nothing a hook needs:
+    every file it wrote is already closed and renamed into place."""
+    request_loaded = "commit_polish.llm" in sys.modules
+    if abandoned() or (request_loaded and not teardown):
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(code)
+    sys.exit(code)
