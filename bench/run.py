@@ -1,4 +1,4 @@
-"""Benchmarks for issue 6; writes docs/performance.md and docs/performance.png.
+"""The hook's speed benchmarks; writes docs/performance.md and docs/performance.png.
 
     .venv/bin/python -m bench.run            # everything (about 5 minutes on 2 cores)
     .venv/bin/python -m bench.run --no-real  # without llama-server (skip paths, overhead)
@@ -347,8 +347,9 @@ def bench_cache(work: Path) -> dict[str, Any]:
             [
                 sys.executable,
                 "-c",
-                "import sys; from commit_polish import hook; "
-                "sys.stdout.write(hook.build_request(hook.load_context()).messages[0]['content'])",
+                "import sys; from commit_polish import hook, request; ctx = hook.load_context(); "
+                "built = request.build(ctx.cfg, hook.start_request(ctx)); "
+                "sys.stdout.write(built.request.messages[0]['content'])",
             ],
             cwd=repo,
             env=hook_env,

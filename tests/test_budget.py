@@ -1,4 +1,4 @@
-"""Token budgets from the server (issue 6): /props and /tokenize, and the fallbacks."""
+"""Token budgets from the server: /props and /tokenize, and the fallbacks."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import answer_as_llama_cpp, completion, fake_tokens, git, is_prefill
+from helpers import answer_as_llama_cpp, built_request, completion, fake_tokens, git, is_prefill
 from pytest_httpx import HTTPXMock
 
 from commit_polish import backend, budget, diff, hook
@@ -294,7 +294,7 @@ def test_ollama_request_has_no_cache_prompt(
     monkeypatch.setenv("COMMIT_POLISH_API_BASE", f"http://127.0.0.1:{listening_port}")
     called: list[str] = []
     monkeypatch.setattr(backend, "probe", lambda base, **kw: called.append(base))
-    req = hook.build_request(hook.load_context())
+    req = built_request()
     assert "cache_prompt" not in req.extra_body
     assert called == []
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import completion, git
+from helpers import completion, git
 from pytest_httpx import HTTPXMock
 
 from commit_polish import paths
@@ -76,7 +76,7 @@ def test_no_path_points_at_the_real_home(
         assert fn().is_relative_to(isolated_home)
 
 
-# ------------------------------------------------------------------ the entry point (issue 6)
+# ------------------------------------------------------------------ the entry point
 
 
 @pytest.mark.parametrize(
@@ -95,11 +95,11 @@ def test_no_path_points_at_the_real_home(
 def test_launch_left_alone_agrees_with_the_hook(
     args: list[str], env: dict[str, str], expected: bool
 ) -> None:
-    from commit_polish import hook, launch
+    from commit_polish import envvars, hook, launch
 
     assert launch.left_alone(args, env) is expected
     source, _sha = hook.resolve_source(args[2] if len(args) > 2 else None, None, env)
-    assert (hook._skip_requested(env) or source in hook.SOURCES_LEFT_ALONE) is expected
+    assert (envvars.skip_requested(env) or source in hook.SOURCES_LEFT_ALONE) is expected
 
 
 def test_launch_hook_skip_imports_nothing_heavy(repo: Path) -> None:
@@ -160,7 +160,7 @@ def test_launch_hook_exits_at_once_after_the_request(
     import subprocess
     import sys
 
-    from conftest import FakeLLMServer
+    from helpers import FakeLLMServer
 
     assert isinstance(fake_server, FakeLLMServer)
     fake_server.status = status
@@ -210,7 +210,7 @@ def test_generate_from_the_console_entry(repo: Path, fake_server: object) -> Non
     import subprocess
     import sys
 
-    from conftest import FakeLLMServer
+    from helpers import FakeLLMServer
 
     assert isinstance(fake_server, FakeLLMServer)
 

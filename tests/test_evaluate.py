@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import completion, git
+from helpers import completion, git
 from pytest_httpx import HTTPXMock
 
 from commit_polish import evaluate
@@ -150,7 +150,7 @@ def test_eval_removes_the_worktree_on_ctrl_c(
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(hook, "generate_message", interrupted)
+    monkeypatch.setattr(hook, "generate", interrupted)
     result = CliRunner().invoke(cli, ["eval"])
     assert result.exit_code == 130
     assert snapshot(history) == before

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from commit_polish import githook
+from commit_polish import hookscript
 from commit_polish.errors import GitError
 
 
@@ -35,7 +35,7 @@ def calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     fake = tmp_path / "fake-python"
     fake.write_text(f'#!/bin/sh\necho "ours $*" >> "{log}"\nexit 0\n')
     fake.chmod(0o755)
-    monkeypatch.setattr(githook, "_python", lambda: str(fake))
+    monkeypatch.setattr(hookscript, "_python", lambda: str(fake))
     return log
 
 
@@ -52,18 +52,18 @@ def write_hook(path: Path, body: str) -> None:
 
 
 def test_fresh_install_runs_on_commit(repo: Path, calls: Path) -> None:
-    hook = githook.install_hook(repo)
+    hook = hookscript.install_hook(repo)
 
     assert hook == repo / ".git" / "hooks" / "prepare-commit-msg"
-    assert githook.MARKER in hook.read_text()
+    assert hookscript.MARKER in hook.read_text()
     assert hook.stat().st_mode & stat.S_IXUSR
     assert commit(repo).returncode == 0
     assert calls.read_text() == "ours -m commit_polish hook .git/COMMIT_EDITMSG message\n"
 
 
 def test_script_runs_the_installing_interpreter(repo: Path) -> None:
-    hook = githook.install_hook(repo)
-    assert f"py={githook.shlex.quote(githook._python())}\n" in hook.read_text()
+    hook = hookscript.install_hook(repo)
+    assert f"py={hookscript.shlex.quote(hookscript._python())}\n" in hook.read_text()
 
 
 def test_existing_hook_is_chained_and_still_run(repo: Path, calls: Path) -> None:
@@ -71,7 +71,7 @@ def test_existing_hook_is_chained_and_still_run(repo: Path, calls: Path) -> None
     write_hook(original, f'echo "orig $*" >> "{calls}"\n')
     original_text = original.read_text()
 
-    githook.install_hook(repo)
+    hookscript.install_hook(repo)
 
     kept = original.with_name("prepare-commit-msg.commit-polish-orig")
     assert kept.read_text() == original_text
@@ -84,7 +84,7 @@ def test_existing_hook_is_chained_and_still_run(repo: Path, calls: Path) -> None
 
 def test_failing_chained_hook_aborts_the_commit(repo: Path, calls: Path) -> None:
     write_hook(repo / ".git" / "hooks" / "prepare-commit-msg", "exit 3\n")
-    githook.install_hook(repo)
+    hookscript.install_hook(repo)
 
     result = commit(repo)
 
@@ -96,8 +96,8 @@ def test_failing_chained_hook_aborts_the_commit(repo: Path, calls: Path) -> None
 def test_reinstall_is_idempotent(repo: Path, calls: Path) -> None:
     original = repo / ".git" / "hooks" / "prepare-commit-msg"
     write_hook(original, "exit 0\n")
-    first = githook.install_hook(repo).read_text()
-    second = githook.install_hook(repo).read_text()
+    first = hookscript.install_hook(repo).read_text()
+    second = hookscript.install_hook(repo).read_text()
 
     assert first == second
     assert original.with_name("prepare-commit-msg.commit-polish-orig").read_text() == (
@@ -114,7 +114,7 @@ def test_core_hooks_path_is_honoured(repo: Path, calls: Path) -> None:
     git("config", "core.hooksPath", ".githooks", cwd=repo)
     (repo / "sub").mkdir()
 
-    hook = githook.install_hook(repo / "sub")
+    hook = hookscript.install_hook(repo / "sub")
 
     assert hook == repo / "sub" / ".." / ".githooks" / "prepare-commit-msg"
     assert hook.resolve() == (repo / ".githooks" / "prepare-commit-msg").resolve()
@@ -129,49 +129,49 @@ def test_worktree_shares_the_hook(repo: Path, calls: Path, tmp_path: Path) -> No
     worktree = tmp_path / "wt"
     assert git("worktree", "add", "-q", str(worktree), cwd=repo).returncode == 0
 
-    hook = githook.install_hook(worktree)
+    hook = hookscript.install_hook(worktree)
 
     assert hook.resolve() == (repo / ".git" / "hooks" / "prepare-commit-msg").resolve()
     assert commit(worktree, "second").returncode == 0
     assert calls.read_text().startswith("ours -m commit_polish hook ")
-    assert githook.hook_state(repo) == githook.hook_state(worktree)
+    assert hookscript.hook_state(repo) == hookscript.hook_state(worktree)
 
 
 def test_uninstall_restores_the_original(repo: Path) -> None:
     original = repo / ".git" / "hooks" / "prepare-commit-msg"
     write_hook(original, "echo original\n")
     before = (original.read_bytes(), original.stat().st_mode)
-    githook.install_hook(repo)
+    hookscript.install_hook(repo)
 
-    assert githook.uninstall_hook(repo) is True
+    assert hookscript.uninstall_hook(repo) is True
 
     assert (original.read_bytes(), original.stat().st_mode) == before
     assert not original.with_name("prepare-commit-msg.commit-polish-orig").exists()
-    assert githook.uninstall_hook(repo) is False  # a second time: nothing of ours left
+    assert hookscript.uninstall_hook(repo) is False  # a second time: nothing of ours left
 
 
 def test_uninstall_without_original_removes_the_file(repo: Path) -> None:
-    hook = githook.install_hook(repo)
-    assert githook.uninstall_hook(repo) is True
+    hook = hookscript.install_hook(repo)
+    assert hookscript.uninstall_hook(repo) is True
     assert not hook.exists()
 
 
 def test_uninstall_leaves_a_foreign_hook_alone(repo: Path) -> None:
     foreign = repo / ".git" / "hooks" / "prepare-commit-msg"
     write_hook(foreign, "echo theirs\n")
-    assert githook.uninstall_hook(repo) is False
+    assert hookscript.uninstall_hook(repo) is False
     assert foreign.read_text() == "#!/bin/sh\necho theirs\n"
 
 
 def test_hook_state(repo: Path) -> None:
     hooks = repo / ".git" / "hooks"
-    assert githook.hook_state(repo) == githook.HookState(
+    assert hookscript.hook_state(repo) == hookscript.HookState(
         hooks / "prepare-commit-msg", installed=False, foreign=False, chained=None
     )
     write_hook(hooks / "prepare-commit-msg", "exit 0\n")
-    assert githook.hook_state(repo).foreign is True  # type: ignore[union-attr]
-    githook.install_hook(repo)
-    assert githook.hook_state(repo) == githook.HookState(
+    assert hookscript.hook_state(repo).foreign is True  # type: ignore[union-attr]
+    hookscript.install_hook(repo)
+    assert hookscript.hook_state(repo) == hookscript.HookState(
         hooks / "prepare-commit-msg",
         installed=True,
         foreign=False,
@@ -184,7 +184,7 @@ def test_two_foreign_hooks_refuse_to_install(repo: Path) -> None:
     write_hook(hooks / "prepare-commit-msg", "echo a\n")
     write_hook(hooks / "prepare-commit-msg.commit-polish-orig", "echo b\n")
     with pytest.raises(GitError, match=r"merge them into .* by hand"):
-        githook.install_hook(repo)
+        hookscript.install_hook(repo)
     assert (hooks / "prepare-commit-msg").read_text() == "#!/bin/sh\necho a\n"
 
 
@@ -194,22 +194,22 @@ def test_outside_a_repository(tmp_path: Path) -> None:
     os.environ["GIT_CEILING_DIRECTORIES"] = str(tmp_path)
     try:
         with pytest.raises(GitError, match="not inside a git repository"):
-            githook.install_hook(plain)
-        assert githook.hook_state(plain) is None
+            hookscript.install_hook(plain)
+        assert hookscript.hook_state(plain) is None
     finally:
         del os.environ["GIT_CEILING_DIRECTORIES"]
 
 
 def test_global_install_sets_hooks_path(repo: Path, calls: Path) -> None:
-    result = githook.install_global()
+    result = hookscript.install_global()
 
-    expected_dir = githook.global_hooks_dir()
-    assert result == githook.GlobalResult(expected_dir / "prepare-commit-msg", configured=True)
+    expected_dir = hookscript.global_hooks_dir()
+    assert result == hookscript.GlobalResult(expected_dir / "prepare-commit-msg", configured=True)
     assert git("config", "--global", "core.hooksPath", cwd=repo).stdout.strip() == str(expected_dir)
     assert commit(repo).returncode == 0
     assert "ours -m commit_polish hook" in calls.read_text()
 
-    assert githook.uninstall_global() is True
+    assert hookscript.uninstall_global() is True
     assert git("config", "--global", "core.hooksPath", cwd=repo).returncode == 1
     assert not (expected_dir / "prepare-commit-msg").exists()
 
@@ -219,13 +219,13 @@ def test_global_install_uses_the_users_hooks_path(tmp_path: Path) -> None:
     write_hook(theirs / "prepare-commit-msg", "echo mine\n")
     subprocess.run(["git", "config", "--global", "core.hooksPath", str(theirs)], check=True)
 
-    result = githook.install_global()
+    result = hookscript.install_global()
 
-    assert result == githook.GlobalResult(theirs / "prepare-commit-msg", configured=False)
+    assert result == hookscript.GlobalResult(theirs / "prepare-commit-msg", configured=False)
     assert (theirs / "prepare-commit-msg.commit-polish-orig").read_text() == (
         "#!/bin/sh\necho mine\n"
     )
-    assert githook.uninstall_global() is True
+    assert hookscript.uninstall_global() is True
     assert (theirs / "prepare-commit-msg").read_text() == "#!/bin/sh\necho mine\n"
     out = subprocess.run(
         ["git", "config", "--global", "core.hooksPath"], capture_output=True, text=True, check=True

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 from pytest_httpx import HTTPXMock
 
-from commit_polish import catalog, config, download, githook, paths
+from commit_polish import catalog, config, download, hookscript, paths
 from commit_polish.catalog import Artifact
 from commit_polish.cli import cli
 from commit_polish.errors import ChecksumError, DownloadError
@@ -458,9 +458,15 @@ def test_install_end_to_end(httpx_mock: HTTPXMock, fake_catalog: catalog.Model, 
     assert runtime.read_bytes() == RUNTIME
     assert stat.S_IMODE(runtime.stat().st_mode) == 0o755
     assert model.read_bytes() == DATA
-    assert githook.is_ours(hook)
+    assert hookscript.is_ours(hook)
     cfg = config.load(None)
-    assert (cfg["path"], cfg["model_path"], cfg["model"], cfg["port"], cfg["api_base"]) == (
+    assert (
+        cfg.llamafile.path,
+        cfg.llamafile.model_path,
+        cfg.ai.model,
+        cfg.llamafile.port,
+        cfg.llamafile.api_base,
+    ) == (
         str(runtime),
         str(model),
         "llamafile/tiny-1b-it",
@@ -493,8 +499,8 @@ def test_install_keeps_user_keys_and_port(
     assert run("install", "--port", "8081", "--no-hook").exit_code == 0
 
     cfg = config.load(None)
-    assert (cfg["style"], cfg["temperature"]) == ("plain", 0.5)
-    assert (cfg["port"], cfg["api_base"]) == (8081, "http://127.0.0.1:8081/v1")
+    assert (cfg.message.style, cfg.ai.temperature) == ("plain", 0.5)
+    assert (cfg.llamafile.port, cfg.llamafile.api_base) == (8081, "http://127.0.0.1:8081/v1")
     assert not (repo / ".git" / "hooks" / "prepare-commit-msg").exists()
 
 
@@ -531,7 +537,7 @@ def test_install_local_model_and_runtime(tmp_path: Path, repo: Path) -> None:
 
     assert result.exit_code == 0, result.output
     cfg = config.load(None)
-    assert (cfg["path"], cfg["model_path"], cfg["model"]) == (
+    assert (cfg.llamafile.path, cfg.llamafile.model_path, cfg.ai.model) == (
         str(runtime),
         str(model),
         "llamafile/my model",
@@ -539,7 +545,7 @@ def test_install_local_model_and_runtime(tmp_path: Path, repo: Path) -> None:
     assert not paths.data_dir().joinpath("models").exists()  # nothing copied or downloaded
     # a second install without flags keeps the user's own files
     assert run("install").exit_code == 0
-    assert config.load(None)["model_path"] == str(model)
+    assert config.load(None).llamafile.model_path == str(model)
 
 
 def test_install_model_url_needs_sha256(repo: Path) -> None:
@@ -556,7 +562,7 @@ def test_install_model_url(httpx_mock: HTTPXMock, fake_catalog: catalog.Model, r
     httpx_mock.add_response(url=other, content=DATA)
     result = run("install", "--model", other, "--sha256", SHA.upper(), "--no-hook")
     assert result.exit_code == 0, result.output
-    assert config.load(None)["model"] == "llamafile/other-model"
+    assert config.load(None).ai.model == "llamafile/other-model"
     assert (paths.models_dir() / "other-model.gguf").read_bytes() == DATA
 
 
@@ -627,7 +633,11 @@ def test_uninstall_and_purge(
     )
     assert hook.read_text() == "#!/bin/sh\nexit 0\n"
     cfg = config.load(None)
-    assert (cfg["path"], cfg["model_path"], cfg["model"]) == ("", "", "llamafile/tiny-1b-it")
+    assert (cfg.llamafile.path, cfg.llamafile.model_path, cfg.ai.model) == (
+        "",
+        "",
+        "llamafile/tiny-1b-it",
+    )
     assert run("uninstall").stdout == "nothing of commit-polish's to remove here\n"
 
 
@@ -635,17 +645,17 @@ def test_install_global(httpx_mock: HTTPXMock, fake_catalog: catalog.Model, repo
     serve_files(httpx_mock)
     result = run("install", "--global")
     assert result.exit_code == 0
-    assert f"hook installed for all repositories: {githook.global_hooks_dir()}" in result.stdout
+    assert f"hook installed for all repositories: {hookscript.global_hooks_dir()}" in result.stdout
     out = subprocess.run(
         ["git", "config", "--global", "core.hooksPath"], capture_output=True, text=True, check=True
     )
-    assert out.stdout.strip() == str(githook.global_hooks_dir())
+    assert out.stdout.strip() == str(hookscript.global_hooks_dir())
     assert run("uninstall").stdout == (
-        f"the hook in {githook.global_hooks_dir()} serves all repositories; remove it with: "
+        f"the hook in {hookscript.global_hooks_dir()} serves all repositories; remove it with: "
         "commit-polish uninstall --global\n"
     )
     assert run("uninstall", "--global").stdout == "global hook removed\n"
-    assert not (githook.global_hooks_dir() / "prepare-commit-msg").exists()
+    assert not (hookscript.global_hooks_dir() / "prepare-commit-msg").exists()
 
 
 def test_catalog_is_pinned() -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from commit_polish import config, download, githook, paths, server
+from commit_polish import config, download, hookscript, paths, server
 from commit_polish.cli import cli
 
 FAKE_SERVER = """
@@ -232,7 +232,7 @@ def test_serve_detach_status_stop(
     configured: tuple[Path, Path], port: int, repo: Path, argv_log: Path
 ) -> None:
     runtime, model = configured
-    githook.install_hook(repo)
+    hookscript.install_hook(repo)
     for path, sha in ((runtime, "a" * 64), (model, "b" * 64)):
         download.record_verified(path, sha)
 
@@ -320,7 +320,7 @@ def test_serve_port_option_updates_config(configured: tuple[Path, Path]) -> None
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(f"server ready at http://127.0.0.1:{other}/v1\n")
     cfg = config.load(None)
-    assert (cfg["port"], cfg["api_base"]) == (other, f"http://127.0.0.1:{other}/v1")
+    assert (cfg.llamafile.port, cfg.llamafile.api_base) == (other, f"http://127.0.0.1:{other}/v1")
 
 
 def test_serve_waits_while_the_model_loads(
@@ -457,7 +457,7 @@ def test_status_shows_chained_and_foreign_hooks(repo: Path) -> None:
     assert checks["hook"]["ok"] is False
     assert checks["hook"]["fix"] == "commit-polish install  (keeps that hook and runs it first)"
 
-    githook.install_hook(repo)
+    hookscript.install_hook(repo)
     checks = {c["name"]: c for c in json.loads(invoke("status", "--json").stdout)["checks"]}
     assert checks["hook"]["ok"] is True
     assert checks["hook"]["detail"] == f"{hook}, runs prepare-commit-msg.commit-polish-orig first"
@@ -502,4 +502,4 @@ def test_install_serve_starts_the_server(files: tuple[Path, Path], port: int, re
         "commit-polish stop\n"
     ) in result.stdout
     assert server.served_models(server.api_base(port)) == ["tiny"]
-    assert config.load(None)["api_base"] == f"http://127.0.0.1:{port}/v1"
+    assert config.load(None).llamafile.api_base == f"http://127.0.0.1:{port}/v1"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import git
+from helpers import git
 
 from commit_polish import config, style
 from commit_polish.style import RepoStyle, Ticket
@@ -148,9 +148,18 @@ def staged_shape(repo: Path, monkeypatch: pytest.MonkeyPatch) -> style.Shape:
     (repo / "src" / "billing").mkdir(parents=True)
     (repo / "src" / "billing" / "refund.py").write_text("x = 1\n")
     git(repo, "add", ".")
-    cfg = config.load(repo, environ={})
-    raw = git(repo, "diff", "--cached").stdout.encode()
-    return style.shape_here(cfg, raw)
+    return shape_here(config.load(repo, environ={}), repo)
+
+
+def shape_here(cfg: config.Config, repo: Path) -> style.Shape:
+    """The shape for what is staged in ``repo``, from the same git facts the hook reads."""
+    raw = git(repo, "diff", "--cached").stdout
+    paths = git(repo, "diff", "--cached", "--name-only").stdout.split()
+    subjects = git(repo, "log", f"-n{style.history_wanted(cfg)}", "--format=%s").stdout
+    branch = git(repo, "symbolic-ref", "--short", "-q", "HEAD").stdout.strip()
+    return style.shape(
+        cfg, subjects=subjects.splitlines(), branch=branch, paths=paths, diff_text=raw
+    )
 
 
 def test_shape_from_a_conventional_history(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -191,9 +200,7 @@ def test_explicit_config_wins_and_learning_can_be_off(
     assert shape.style == "conventional"  # set in a file: not overridden by the history
     assert shape.ticket_id == "PAY-42"
     (repo / ".commit-polish.toml").write_text("[message]\nlearn_style = false\n")
-    cfg = config.load(repo, environ={})
-    raw = git(repo, "diff", "--cached").stdout.encode()
-    off = style.shape_here(cfg, raw)
+    off = shape_here(config.load(repo, environ={}), repo)
     assert (off.style, off.ticket_id, off.spec.scopes) == ("conventional", "", None)
     assert off.examples == (
         "PAY-3: Log",

@@ -1,29 +1,48 @@
-"""click commands: parse arguments, call the core, map CommitPolishError to exit codes.
+"""click commands: parse arguments and call the core. Nothing else.
 
-Exit codes: 0 success (and every fail-open path of the hook), 1 a CommitPolishError,
-2 a usage error (click), 130 interrupted.
+Every command runs inside one error boundary (:class:`Guarded`): a CommitPolishError becomes
+its one line and exit 1, Ctrl-C exit 130, anything else one line naming an internal error
+and exit 3 (``errors.classify``). Usage errors stay click's (exit 2). The hook's own
+boundary, which fails open, is ``hook.main_hook``.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
-from commit_polish import __version__
-from commit_polish.errors import CommitPolishError
+from commit_polish import __version__, errors
 
-EXIT_ERROR = 1
-EXIT_INTERRUPTED = 130
+RESUME_HINT = "interrupted; run the same command again to resume"
+# What Ctrl-C leaves behind, for the commands where that is worth saying.
+INTERRUPTED = {
+    "install": RESUME_HINT,
+    "eval": "interrupted (the worktree was removed)",
+}
+# Commands that may be stopped with a progress line on screen: start on a fresh line.
+FRESH_LINE = {"install", "eval", "serve"}
 
 
-def fail(exc: CommitPolishError) -> None:
-    click.echo(f"commit-polish: {exc}", err=True)
-    sys.exit(exc.exit_code)
+class Guarded(click.Group):
+    """A group whose commands all run inside the one error boundary."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except (Exception, KeyboardInterrupt) as exc:
+            name = ctx.invoked_subcommand or ""
+            line, code = errors.classify(exc, interrupted=INTERRUPTED.get(name, "interrupted"))
+            lead = "\n" if code == errors.EXIT_INTERRUPTED and name in FRESH_LINE else ""
+            click.echo(f"{lead}commit-polish: {line}", err=True)
+            sys.exit(code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Guarded, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="commit-polish")
 def cli() -> None:
     """Commit messages from a local LLM, written by git's prepare-commit-msg hook."""
@@ -35,7 +54,8 @@ def cli() -> None:
 @click.argument("sha", required=False, default=None)
 def hook(msg_file: Path, source: str | None, sha: str | None) -> None:
     """git's prepare-commit-msg entry point. Never blocks a commit unless strict = true."""
-    from commit_polish.hook import exit_process, main_hook
+    from commit_polish.deadline import exit_process
+    from commit_polish.hook import main_hook
 
     exit_process(main_hook(msg_file, source, sha))
 
@@ -43,15 +63,9 @@ def hook(msg_file: Path, source: str | None, sha: str | None) -> None:
 @cli.command()
 def generate() -> None:
     """Print a message for what is staged (use: commit-polish generate | git commit -F -)."""
-    from commit_polish.hook import generate_for_stdout
+    from commit_polish.hook import staged_message
 
-    try:
-        click.echo(generate_for_stdout())
-    except CommitPolishError as exc:
-        fail(exc)
-    except KeyboardInterrupt:
-        click.echo("commit-polish: interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+    click.echo(staged_message())
 
 
 @cli.command("eval")
@@ -75,13 +89,7 @@ def evaluate(last: int, model: str | None, template: str | None, as_json: bool) 
         if not as_json:
             click.echo(f"commit-polish: {row.sha[:7]} done in {row.seconds:.1f}s", err=True)
 
-    try:
-        report = evaluation.run(last=last, model=model, template=template, progress=progress)
-    except CommitPolishError as exc:
-        fail(exc)
-    except KeyboardInterrupt:
-        click.echo("\ncommit-polish: interrupted (the worktree was removed)", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+    report = evaluation.run(last=last, model=model, template=template, progress=progress)
     if as_json:
         click.echo(json.dumps(evaluation.as_json(report), indent=2))
     else:
@@ -93,17 +101,12 @@ def show_config() -> None:
     """Show the effective configuration and where each value came from."""
     from commit_polish import config, git
 
-    try:
-        cfg = config.load(git.toplevel())
-    except CommitPolishError as exc:
-        fail(exc)
+    cfg = config.load(git.toplevel())
     for name, value, source in config.describe(cfg):
         click.echo(f"{name} = {value!r}  ({source})")
 
 
-# --- install / uninstall / serve / stop / status (issue 3) --------------------------------
-
-RESUME_HINT = "interrupted; run the same command again to resume"
+# --- install / uninstall / serve / stop / status ------------------------------------------
 
 
 @cli.command()
@@ -161,13 +164,7 @@ def install(
         no_hook=no_hook,
         serve=serve,
     )
-    try:
-        installer.install(opts, say=click.echo)
-    except CommitPolishError as exc:
-        fail(exc)
-    except KeyboardInterrupt:
-        click.echo(f"\ncommit-polish: {RESUME_HINT}", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+    installer.install(opts, say=click.echo)
 
 
 @cli.command()
@@ -181,10 +178,7 @@ def uninstall(global_hook: bool, purge: bool) -> None:
     """Remove the hook from this repository (restoring any hook it chained)."""
     from commit_polish import install as installer
 
-    try:
-        removed = installer.uninstall(global_hook=global_hook, purge=purge)
-    except CommitPolishError as exc:
-        fail(exc)
+    removed = installer.uninstall(global_hook=global_hook, purge=purge)
     if removed.hook is not None:
         click.echo(f"hook removed: {removed.hook}")
     if removed.global_hook:
@@ -229,16 +223,10 @@ def serve(port: int | None, detach: bool, timeout: float) -> None:
         if not detach:
             click.echo("press Ctrl-C to stop it", err=True)
 
-    try:
-        opts = server.options_from_config(port=port, detach=detach, timeout=timeout)
-        if not detach:
-            sys.exit(server.serve_foreground(opts, say=say, ready=ready))
-        info = server.start(opts, say=say)
-    except CommitPolishError as exc:
-        fail(exc)
-    except KeyboardInterrupt:
-        click.echo("\ncommit-polish: interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+    opts = server.options_from_config(port=port, detach=detach, timeout=timeout)
+    if not detach:
+        sys.exit(server.serve_foreground(opts, say=say, ready=ready))
+    info = server.start(opts, say=say)
     ready(info)
     click.echo(f"pid {info.pid}, log {info.log}; stop it with: commit-polish stop")
 
@@ -248,10 +236,7 @@ def stop() -> None:
     """Stop the server that 'commit-polish serve --detach' started."""
     from commit_polish import server
 
-    try:
-        info = server.stop()
-    except CommitPolishError as exc:
-        fail(exc)
+    info = server.stop()
     if info is None:
         click.echo("no server started by commit-polish is running")
     else:
@@ -266,15 +251,12 @@ def status(as_json: bool) -> None:
 
     from commit_polish import status as doctor
 
-    try:
-        checks = doctor.collect()
-    except CommitPolishError as exc:
-        fail(exc)
+    checks = doctor.collect()
     if as_json:
         click.echo(json.dumps(doctor.as_json(checks), indent=2))
     else:
         click.echo(doctor.render(checks))
-    sys.exit(0 if doctor.all_ok(checks) else EXIT_ERROR)
+    sys.exit(errors.EXIT_OK if doctor.all_ok(checks) else errors.EXIT_ERROR)
 
 
 cli.add_command(status, "doctor")
@@ -282,13 +264,13 @@ cli.add_command(status, "doctor")
 
 def main() -> None:
     """The console entry point. Once a command has loaded the request code (generate, eval),
-    it leaves without the interpreter's teardown, as the hook does (see hook.exit_process)."""
+    it leaves without the interpreter's teardown, as the hook does (deadline.exit_process)."""
     try:
         cli(prog_name="commit-polish")
     except SystemExit as done:
         if "commit_polish.llm" not in sys.modules:
             raise
-        from commit_polish.hook import exit_process
+        from commit_polish.deadline import exit_process
 
         code = done.code if isinstance(done.code, int) else 0 if done.code is None else 1
         exit_process(code, teardown=False)

@@ -195,7 +195,7 @@ def space_needed(artifact: Artifact, dest: Path) -> int:
 # ------------------------------------------------------------------------------- sources
 
 
-def _is_url(text: str) -> bool:
+def is_url(text: str) -> bool:
     return "://" in text
 
 
@@ -223,7 +223,7 @@ def source_for(artifact: Artifact, mirror: str | None = None) -> Source:
     """The artifact's own URL, or the same file name under a mirror URL or directory."""
     if mirror is None:
         return Source(url=artifact.url)
-    if _is_url(mirror):
+    if is_url(mirror):
         url = mirror.rstrip("/") + "/" + quote(artifact.name)
         if not allowed_url(url, http_loopback=True):
             raise DownloadError(

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from commit_polish import git
-from commit_polish.errors import CommitPolishError, GitError
-from commit_polish.style import CONVENTIONAL, HISTORY, learn, split_ticket
+from commit_polish.errors import CommitPolishError, GitError, Unusable
+from commit_polish.form import CONVENTIONAL
+from commit_polish.style import HISTORY, learn, split_ticket
 
 # Variables that would point git at the user's repository instead of the worktree.
 _REPO_VARIABLES = (
@@ -150,21 +151,20 @@ def run(
     """Replay the last ``last`` commits of the repository in the current directory."""
     from commit_polish import config as config_mod
     from commit_polish import hook, prompt
-    from commit_polish.validate import Unusable
 
     root = git.toplevel()
     if root is None:
         raise GitError("not in a git repository (run commit-polish eval inside one)")
     cfg = config_mod.load(root)
     if model:
-        cfg.values["model"], cfg.sources["model"] = model, "--model"
+        cfg = config_mod.with_values(cfg, {"model": model}, "--model")
     if template is not None:
         prompt.load_template(template)  # a bad template is an error before any work
-        cfg.values["template"], cfg.sources["template"] = template, "--template"
+        cfg = config_mod.with_values(cfg, {"template": template}, "--template")
     commits = git.log_commits(last, cwd=root)
     if not commits:
         raise CommitPolishError("no commits with a parent to replay on this branch")
-    report = Report(model=cfg["model"], template=cfg["template"] or "built-in", rows=[])
+    report = Report(model=cfg.ai.model, template=cfg.message.template or "built-in", rows=[])
     report.conventional = bool(learn(git.recent_subjects(HISTORY, cwd=root)).conventional)
     with throwaway_worktree(root, commits[0][1]) as worktree, _inside(worktree):
         ctx = hook.Context(cfg=cfg, root=worktree)
@@ -174,7 +174,7 @@ def run(
             row = Row(sha=sha, human=subject)
             started = time.monotonic()
             try:
-                result = hook.generate_message(ctx, draft="", comment="#")
+                result = hook.generate(ctx, draft="", comment="#")
             except Unusable as exc:
                 result = exc.generation
                 row.error = str(exc)

@@ -16,7 +16,6 @@ from commit_polish.errors import GitError
 
 # git's candidates for core.commentChar=auto, in its order.
 _AUTO_COMMENT_CHARS = "#;@!$%^&|:"
-SCISSORS_TEXT = "------------------------ >8 ------------------------"
 
 
 def _env(isolate: bool) -> dict[str, str]:
@@ -175,7 +174,7 @@ def write_tree(cwd: Path | str | None = None) -> str:
     return text(["write-tree"], cwd=cwd)
 
 
-# --- used by the installer (issue 3) -----------------------------------------------------
+# --- used by the installer ---------------------------------------------------------------
 
 
 def global_config_value(key: str) -> str | None:
@@ -194,7 +193,7 @@ def unset_global_config(key: str) -> None:
     run(["config", "--global", "--unset", key], check=False)
 
 
-# --- used by ``commit-polish eval`` (issue 5) ----------------------------------------------
+# --- used by ``commit-polish eval`` --------------------------------------------------------
 
 
 def log_commits(count: int, cwd: Path | str | None = None) -> list[tuple[str, str, str]]:
@@ -213,10 +212,6 @@ def log_commits(count: int, cwd: Path | str | None = None) -> list[tuple[str, st
         if parents:
             out.append((sha, parents.split()[0], subject))
     return out
-
-
-def commit_message(sha: str, cwd: Path | str | None = None) -> str:
-    return text(["log", "-n1", "--format=%B", sha], cwd=cwd).strip()
 
 
 def worktree_add(path: Path, commit: str, cwd: Path | str | None = None) -> None:

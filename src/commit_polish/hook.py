@@ -1,7 +1,8 @@
 """The prepare-commit-msg flow: source rules first, then diff, prompt, model, message.
 
 Everything that can decide "leave the file alone" runs before anything expensive: the skip
-paths read one environment variable, the arguments, and at most two cheap git queries.
+paths read one environment variable, the arguments, and at most two cheap git queries. The
+request itself is built in ``request.py`` and validated in ``validate.py``.
 """
 
 from __future__ import annotations
@@ -10,28 +11,24 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING
 
 from commit_polish import config as config_mod
-from commit_polish import git, message
+from commit_polish import envvars, errors, git, message
 from commit_polish.errors import CommitPolishError
 
 if TYPE_CHECKING:
-    from commit_polish.budget import Fit
-    from commit_polish.diff import Prepared
-    from commit_polish.llm import Request
-    from commit_polish.prompt import Options
     from commit_polish.validate import Generation
 
 SOURCES_LEFT_ALONE = {"merge", "squash"}
-# What building and sending a request imports of commit-polish (see start_request).
-REQUEST_MODULES = ("backend", "budget", "diff", "grammar", "prompt", "redact", "style", "validate")
+KEPT = "; message left as git wrote it"
 
 
 @dataclass(frozen=True)
-class Plan:
+class Action:
+    """What the hook does to the message file."""
+
     mode: str  # "generate", "polish" or "regenerate"
-    reason: str = ""
 
 
 def resolve_source(
@@ -44,26 +41,21 @@ def resolve_source(
     return source, sha
 
 
-def plan(source: str | None, cfg: config_mod.Config) -> Plan | None:
+def action_for(source: str | None, cfg: config_mod.Config) -> Action | None:
     """What to do for this source, or None to leave the message file alone."""
     if source in (None, "", "template"):
-        return Plan("generate")
+        return Action("generate")
     if source == "message":
-        return Plan("polish") if cfg["on_message"] == "polish" else None
+        return Action("polish") if cfg.hook.on_message == "polish" else None
     if source == "commit":
-        return Plan("regenerate") if cfg["on_amend"] == "regenerate" else None
+        return Action("regenerate") if cfg.hook.on_amend == "regenerate" else None
     return None  # merge, squash, and anything git may add later
-
-
-def _skip_requested(environ: dict[str, str]) -> bool:
-    return environ.get("COMMIT_POLISH_SKIP", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 @dataclass
 class Context:
     cfg: config_mod.Config
     root: Path | None
-    shape: Any = None  # style.Shape of the last request built (issue 5)
     api_base: str | None = None  # once start_request has checked it
 
 
@@ -75,12 +67,12 @@ def load_context() -> Context:
 def destination(ctx: Context) -> str:
     """The api_base the request goes to; LLMError unless it is on this machine or the user
     allowed remote servers. Nothing is read, imported or sent before this passes."""
-    from commit_polish import llm, paths
+    from commit_polish import localonly, paths
 
-    return llm.check_local(
-        ctx.cfg["model"],
-        ctx.cfg["api_base"],
-        allow_remote=bool(ctx.cfg["allow_remote"]),
+    return localonly.check_local(
+        ctx.cfg.ai.model,
+        ctx.cfg.llamafile.api_base,
+        allow_remote=ctx.cfg.ai.allow_remote,
         config_file=str(paths.config_file()),
         environ=dict(os.environ),
     )
@@ -95,117 +87,33 @@ def start_request(ctx: Context) -> str:
     """
     if ctx.api_base is not None:
         return ctx.api_base
-    import importlib
-
-    from commit_polish import llm
+    from commit_polish import localonly
 
     api_base = destination(ctx)
-    llm.check_listening(api_base, ctx.cfg["timeout"])
-    # Our own modules first, so that the two threads never import at the same time.
-    for name in REQUEST_MODULES:
-        importlib.import_module(f"commit_polish.{name}")
+    localonly.check_listening(api_base, ctx.cfg.ai.timeout)
+    # Everything the request path imports of ours, before LiteLLM's import starts in the
+    # other thread, so that the two never wait on each other's import locks.
+    from commit_polish import llm, request, validate  # noqa: F401
+
     llm.prewarm()
     ctx.api_base = api_base
     return api_base
 
 
-def build_request(ctx: Context, *, draft: str = "") -> Request:
-    """The model request for what is staged now, with secrets redacted."""
-    from commit_polish import diff as diff_mod
-    from commit_polish import grammar, llm, prompt, redact, style
-
-    api_base = start_request(ctx)
-    cfg = ctx.cfg
-    raw = git.staged_diff(context=diff_mod.CONTEXT_LINES)
-    prepared = diff_mod.prepare(
-        raw,
-        exclude=cfg["exclude"],
-        changed_under_w=diff_mod.changed_ignoring_whitespace(
-            git.staged_numstat(ignore_whitespace=True)
-        ),
-    )
-    template, _where = prompt.load_template(cfg["template"])
-    shape = ctx.shape = style.shape_here(cfg, raw)
-    grammar_fields = grammar.fields(shape.spec, cfg["model"], api_base)
-    opts = prompt.Options(
-        style=shape.style,
-        gitmoji=cfg["gitmoji"],
-        language=shape.language,
-        subject_max_length=cfg["subject_max_length"],
-        body=cfg["body"],
-    )
-    values = {
-        "diff": "",  # the file list, the diff and the note are fitted below (issue 6)
-        "files": "",
-        "branch": git.branch() or "(detached)",
-        "recent_commits": redact.redact_text("\n".join(shape.examples)) or "(none yet)",
-        "draft": (
-            "Draft message written by the author (keep its meaning, improve it):\n"
-            f"{redact.redact_text(draft)}\n\n"
-            if draft
-            else ""
-        ),
-        "omitted": "",
-    }
-    fitted = fit_summary(ctx, prepared, api_base, template, opts, values)
-    summary = fitted.summary
-    values["diff"], values["files"] = summary.diff, summary.files
-    if summary.omitted_hunks:
-        values["omitted"] = (
-            f"({summary.omitted_hunks} more hunks not shown: over the prompt budget)\n\n"
-        )
-    messages = prompt.build_messages(template=template, opts=opts, values=values)
-    req = llm.Request(
-        model=cfg["model"],
-        messages=messages,
-        api_base=api_base,
-        temperature=cfg["temperature"],
-        max_tokens=cfg["max_tokens"],
-        timeout=cfg["timeout"],
-        extra_body={**fitted.extra_body, **grammar_fields},
-    )
-    return req
-
-
-def fit_summary(
-    ctx: Context,
-    prepared: Prepared,
-    api_base: str,
-    template: str,
-    opts: Options,
-    values: dict[str, str],
-) -> Fit:
-    """A ``budget.Fit``: the summary sized to the server's context when it can say."""
-    from commit_polish import budget, prompt
-
-    fixed = prompt.build_messages(template=template, opts=opts, values=values)
-    return budget.fit(
-        prepared,
-        model=ctx.cfg["model"],
-        api_base=api_base,
-        fixed_text="\n".join(m["content"] for m in fixed),
-        max_tokens=ctx.cfg["max_tokens"],
-        prompt_budget=ctx.cfg["prompt_budget"],
-    )
-
-
-def ask_model(ctx: Context, *, draft: str, comment: str) -> str:
-    """A cleaned message for what is staged; CommitPolishError when the staged content
-    changed while the model was working (the message would describe something else)."""
-    return generate_message(ctx, draft=draft, comment=comment).text
-
-
-def generate_message(ctx: Context, *, draft: str, comment: str) -> Generation:
-    """ask_model with the replies' timings and token counts (``commit-polish eval``).
-    The message is validated; one invalid answer is retried once with a correction."""
-    from commit_polish import backend, llm, validate
+def generate(ctx: Context, *, draft: str, comment: str) -> Generation:
+    """A validated message for what is staged, with the replies' timings and token counts;
+    one invalid answer is retried once with a correction. CommitPolishError when the staged
+    content changed while the model was working (the message would describe something
+    else)."""
+    from commit_polish import backend, deadline, request, validate
 
     tree = git.write_tree()
-    with llm.budget(ctx.cfg["timeout"]):  # probes, token counts and the model, all in one
-        req = build_request(ctx, draft=draft)
+    with deadline.within(ctx.cfg.ai.timeout):  # probes, token counts and the model
+        built = request.build(ctx.cfg, start_request(ctx), draft=draft)
+        req = built.request
         status = LiveStatus(req.model) if sys.stderr.isatty() else None
         try:
-            if req.extra_body.get("cache_prompt"):  # a llama.cpp-family server
+            if built.llama_cpp:
                 backend.prefill(
                     req.api_base,
                     req.model,
@@ -213,8 +121,8 @@ def generate_message(ctx: Context, *, draft: str, comment: str) -> Generation:
                     timeout=req.timeout,
                     status=status.update if status else None,
                 )
-            result = validate.generate(
-                req, ctx.shape, comment=comment, status=status.update if status else None
+            result = validate.ask(
+                req, built.shape, comment=comment, status=status.update if status else None
             )
         finally:
             if status:
@@ -259,48 +167,66 @@ def run_hook(
     Raises CommitPolishError (or anything else) on failure, always before the file is
     touched: the only write is the final atomic rename.
     """
-    if _skip_requested(environ):
+    if envvars.skip_requested(environ):
         return "COMMIT_POLISH_SKIP is set"
     source, sha = resolve_source(source, sha, environ)
     if source in SOURCES_LEFT_ALONE:
         return f"{source} message kept"
     ctx = load_context()
-    todo = plan(source, ctx.cfg)
-    if todo is None:
+    action = action_for(source, ctx.cfg)
+    if action is None:
         return f"{source} message kept"
+    busy = _nothing_to_describe()
+    if busy:
+        return busy
+    start_request(ctx)
+    original = _read_message(msg_file)
+    comment = git.comment_string(original)
+    draft = message.user_text(original, comment) if action.mode != "generate" else ""
+    # The prompt must be valid UTF-8 whatever bytes the user's draft holds.
+    prompt_draft = message.encode(draft).decode("utf-8", "replace")
+    new = generate(ctx, draft=prompt_draft, comment=comment).text
+    _write_message(msg_file, original, _content(action, new, original, draft, comment))
+    return None
+
+
+def _nothing_to_describe() -> str | None:
     operation = git.operation_in_progress()
     if operation is not None:
         return f"{operation} in progress"
     if not git.has_staged_changes():
         return "nothing staged"
-    start_request(ctx)
+    return None
+
+
+def _read_message(msg_file: Path) -> str:
     if _read_only(msg_file):
-        raise CommitPolishError(f"{msg_file} is read-only; message left as git wrote it")
-    original = message.decode(msg_file.read_bytes())
-    comment = git.comment_string(original)
-    draft = message.user_text(original, comment) if todo.mode != "generate" else ""
-    # The prompt must be valid UTF-8 whatever bytes the user's draft holds.
-    prompt_draft = message.encode(draft).decode("utf-8", "replace")
-    new = ask_model(ctx, draft=prompt_draft, comment=comment)
+        raise CommitPolishError(f"{msg_file} is read-only{KEPT}")
+    return message.decode(msg_file.read_bytes())
+
+
+def _content(action: Action, new: str, original: str, draft: str, comment: str) -> str:
+    """The new message file: ``new`` above what git wrote that is not the user's text."""
+    if action.mode == "generate":
+        return message.compose(new, original, comment)
     # The old message is shown as comments only when git wrote its comment block (an editor
     # will open and strip them); otherwise comment lines would end up in the commit.
     editor_opens = bool(message.parse(original, comment).comment_lines)
-    keep_old = draft if todo.mode == "regenerate" and editor_opens else None
-    if todo.mode == "generate":
-        content = message.compose(new, original, comment)
-    else:
-        content = message.compose(new, _without_text(original, comment), comment, keep_old=keep_old)
+    keep_old = draft if action.mode == "regenerate" and editor_opens else None
+    return message.compose(new, _without_text(original, comment), comment, keep_old=keep_old)
+
+
+def _write_message(msg_file: Path, original: str, content: str) -> None:
+    from commit_polish.files import write_atomic
+
     if message.decode(msg_file.read_bytes()) != original:
         raise CommitPolishError(
             "the message file changed while the model was working; left as it is"
         )
     try:
-        message.write_atomic(msg_file, message.encode(content))
+        write_atomic(msg_file, message.encode(content))
     except OSError as exc:
-        raise CommitPolishError(
-            f"cannot write {msg_file}: {exc.strerror or exc}; message left as git wrote it"
-        ) from exc
-    return None
+        raise CommitPolishError(f"cannot write {msg_file}: {exc.strerror or exc}{KEPT}") from exc
 
 
 def _read_only(path: Path) -> bool:
@@ -326,47 +252,25 @@ def _strict(environ: dict[str, str]) -> bool:
 
 
 def main_hook(msg_file: Path, source: str | None, sha: str | None) -> int:
-    """Run the hook and decide the exit code. Fails open unless strict mode is on."""
+    """Run the hook and decide the exit code: the hook's error boundary. Every failure is
+    one line; the commit goes on (exit 0) unless strict mode is on."""
     environ = dict(os.environ)
     try:
         run_hook(msg_file, source, sha, environ)
-        return 0
-    except KeyboardInterrupt:
-        problem = "interrupted; message left as git wrote it"
-    except CommitPolishError as exc:
-        problem = str(exc)
-    except Exception as exc:  # a bug of ours must not cost anyone a commit
-        problem = (
-            f"internal error ({type(exc).__name__}: {exc}); message left as git wrote "
-            "it (please report this; COMMIT_POLISH_SKIP=1 turns the hook off)"
-        )
+        return errors.EXIT_OK
+    except (Exception, KeyboardInterrupt) as exc:  # a bug of ours must not cost a commit
+        problem, _code = errors.classify(exc, interrupted="interrupted" + KEPT, kept=KEPT)
     if _strict(environ):
         sys.stderr.write(f"commit-polish: {problem} (strict mode: commit aborted)\n")
-        return 1
+        return errors.EXIT_ERROR
     sys.stderr.write(f"commit-polish: {problem}\n")
-    return 0
+    return errors.EXIT_OK
 
 
-def exit_process(code: int, *, teardown: bool = True) -> NoReturn:
-    """End the hook process. A request abandoned at the time budget may still be running in
-    a daemon thread; leave at once rather than let interpreter shutdown wait on it.
-
-    ``teardown=False`` is for the console entry point, which owns its process: once the
-    request code was loaded it leaves at once too. Tearing down an interpreter that holds
-    LiteLLM (thousands of modules) takes about a second and does nothing a hook needs:
-    every file it wrote is already closed and renamed into place."""
-    llm = sys.modules.get("commit_polish.llm")
-    if llm is not None and (llm.abandoned() or not teardown):
-        sys.stderr.flush()
-        sys.stdout.flush()
-        os._exit(code)
-    sys.exit(code)
-
-
-def generate_for_stdout() -> str:
+def staged_message() -> str:
     """A message for what is staged, for ``commit-polish generate``."""
     if not git.has_staged_changes():
         raise CommitPolishError("nothing staged (stage changes with: git add)")
     ctx = load_context()
     start_request(ctx)
-    return ask_model(ctx, draft="", comment=git.comment_string())
+    return generate(ctx, draft="", comment=git.comment_string()).text

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from commit_polish import git, paths
 from commit_polish.errors import GitError
-from commit_polish.message import write_atomic
+from commit_polish.files import write_atomic
 
 HOOK_NAME = "prepare-commit-msg"
 ORIG_SUFFIX = ".commit-polish-orig"

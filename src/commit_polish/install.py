@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from commit_polish import catalog, config, git, githook, paths, server
+from commit_polish import catalog, config, git, hookscript, paths, server
+from commit_polish.download import is_url
 from commit_polish.errors import ChecksumError, ConfigError
 
 if TYPE_CHECKING:
@@ -41,14 +42,17 @@ class Options:
     serve: bool = False
 
 
-@dataclass
+Fetch = tuple[catalog.Artifact, Path, int | None]  # what to download, where, file mode
+
+
+@dataclass(frozen=True)
 class Plan:
     """What install will use; ``fetch`` lists (artifact, destination, mode) to download."""
 
     runtime: Path
     model: Path
     litellm_model: str
-    fetch: list[tuple[catalog.Artifact, Path, int | None]] = field(default_factory=list)
+    fetch: tuple[Fetch, ...] = ()
 
 
 @dataclass
@@ -62,10 +66,6 @@ class Result:
 
 
 # -------------------------------------------------------------------------------- plan
-
-
-def _is_url(text: str) -> bool:
-    return "://" in text
 
 
 def _check_sha(value: str | None, flag: str) -> str | None:
@@ -111,7 +111,7 @@ def _catalog_model(model: catalog.Model, sha256: str | None) -> tuple[catalog.Ar
 
 def _configured_model(cfg: config.Config) -> str | None:
     """With no --model, re-install what the config names (so a 4B choice sticks)."""
-    recorded = str(cfg["model_path"] or "")
+    recorded = cfg.llamafile.model_path
     if not recorded:
         return None
     entry = catalog.by_filename(Path(recorded).name)
@@ -125,38 +125,37 @@ def _configured_model(cfg: config.Config) -> str | None:
     )
 
 
-def _plan_model(opts: Options, cfg: config.Config, plan: Plan) -> None:
+def _plan_model(opts: Options, cfg: config.Config) -> tuple[Path, str, list[Fetch]]:
+    """(model file, LiteLLM model name, downloads needed)."""
     choice = opts.model or _configured_model(cfg) or catalog.DEFAULT_MODEL
     sha = _check_sha(opts.sha256, "--sha256")
     entry = catalog.find_model(choice)
     if entry is not None:
-        artifact, plan.litellm_model = _catalog_model(entry, sha)
-    elif _is_url(choice):
-        artifact, plan.litellm_model = _url_model(choice, sha)
+        artifact, litellm_model = _catalog_model(entry, sha)
+    elif is_url(choice):
+        artifact, litellm_model = _url_model(choice, sha)
     elif choice.endswith(".gguf") or Path(choice).expanduser().is_file():
-        plan.model, plan.litellm_model = _local_model(Path(choice), sha)
-        return
+        return (*_local_model(Path(choice), sha), [])
     else:
         names = ", ".join(catalog.MODELS)
         raise ConfigError(
             f"unknown model {choice!r}; use one of {names}, a .gguf path or "
             "an https URL with --sha256"
         )
-    plan.model = paths.models_dir() / artifact.name
-    plan.fetch.append((artifact, plan.model, None))
+    model = paths.models_dir() / artifact.name
+    return model, litellm_model, [(artifact, model, None)]
 
 
-def _plan_runtime(opts: Options, cfg: config.Config, plan: Plan) -> None:
+def _plan_runtime(opts: Options, cfg: config.Config) -> tuple[Path, list[Fetch]]:
+    """(runtime binary, downloads needed)."""
     sha = _check_sha(opts.runtime_sha256, "--runtime-sha256")
     own = paths.runtime_dir() / catalog.runtime_filename()
     chosen = opts.runtime
-    recorded = str(cfg["path"] or "")
+    recorded = cfg.llamafile.path
     if chosen is None and recorded and Path(recorded) != own and Path(recorded).is_file():
         chosen = Path(recorded)  # the user's own llama-server from an earlier --runtime
     if chosen is None:
-        plan.runtime = own
-        plan.fetch.append((catalog.runtime(sha), own, RUNTIME_MODE))
-        return
+        return own, [(catalog.runtime(sha), own, RUNTIME_MODE)]
     chosen = chosen.expanduser().resolve()
     if not chosen.is_file():
         raise ConfigError(f"runtime {chosen} does not exist; check --runtime")
@@ -170,14 +169,13 @@ def _plan_runtime(opts: Options, cfg: config.Config, plan: Plan) -> None:
             raise ChecksumError(
                 f"{chosen} has sha256 {digest}, expected {sha}; check --runtime-sha256"
             )
-    plan.runtime = chosen
+    return chosen, []
 
 
 def make_plan(opts: Options, cfg: config.Config) -> Plan:
-    plan = Plan(runtime=Path(), model=Path(), litellm_model="")
-    _plan_runtime(opts, cfg, plan)
-    _plan_model(opts, cfg, plan)
-    return plan
+    runtime, runtime_fetch = _plan_runtime(opts, cfg)
+    model, litellm_model, model_fetch = _plan_model(opts, cfg)
+    return Plan(runtime, model, litellm_model, tuple(runtime_fetch + model_fetch))
 
 
 # ----------------------------------------------------------------------------- install
@@ -217,7 +215,7 @@ def _install_hook(opts: Options, cwd: Path | None, result: Result, say: Say) -> 
     if opts.no_hook:
         return
     if opts.global_hook:
-        done = githook.install_global()
+        done = hookscript.install_global()
         result.hook = done.path
         say(f"hook installed for all repositories: {done.path}")
         if done.configured:
@@ -233,8 +231,8 @@ def _install_hook(opts: Options, cwd: Path | None, result: Result, say: Say) -> 
             "here), or 'commit-polish install --global' for all of them"
         )
         return
-    state = githook.hook_state(cwd)
-    result.hook = githook.install_hook(cwd)
+    state = hookscript.hook_state(cwd)
+    result.hook = hookscript.install_hook(cwd)
     chained = " (your existing hook is kept and runs first)" if state and state.foreign else ""
     say(f"hook installed: {result.hook}{chained}")
 
@@ -254,7 +252,7 @@ def install(
     cfg = config.load(None)
     plan = make_plan(opts, cfg)
     _download_all(plan, opts, progress=progress or Progress(), client=client, sleep=sleep)
-    port = opts.port if opts.port is not None else int(cfg["port"])
+    port = opts.port if opts.port is not None else cfg.llamafile.port
     updates: dict[str, Any] = {
         "model": plan.litellm_model,
         "path": str(plan.runtime),
@@ -275,7 +273,7 @@ def install(
                 port,
                 alias=_alias(plan.litellm_model),
                 detach=True,
-                gpu_layers=int(cfg["gpu_layers"]),
+                gpu_layers=cfg.llamafile.gpu_layers,
             ),
             say=say,
         )
@@ -317,7 +315,7 @@ def uninstall(
     """
     removed = Removed()
     if global_hook:
-        removed.global_hook = githook.uninstall_global()
+        removed.global_hook = hookscript.uninstall_global()
     if git.is_repository(cwd):
         hooks = git.hooks_dir(cwd)
         shared = git.global_config_value("core.hooksPath")
@@ -328,8 +326,8 @@ def uninstall(
                 f"the hook in {hooks} serves all repositories; remove it with: "
                 "commit-polish uninstall --global"
             )
-        elif githook.uninstall_hook(cwd):
-            removed.hook = hooks / githook.HOOK_NAME
+        elif hookscript.uninstall_hook(cwd):
+            removed.hook = hooks / hookscript.HOOK_NAME
     if purge:
         removed.stopped = server.stop()
         for directory in (paths.runtime_dir(), paths.models_dir()):
@@ -347,10 +345,9 @@ def _forget_purged_paths() -> None:
     except ConfigError:
         return
     data = paths.data_dir()
+    recorded = {"path": cfg.llamafile.path, "model_path": cfg.llamafile.model_path}
     updates = {
-        key: ""
-        for key in ("path", "model_path")
-        if cfg[key] and Path(str(cfg[key])).is_relative_to(data)
+        key: "" for key, value in recorded.items() if value and Path(value).is_relative_to(data)
     }
     if updates and paths.config_file().exists():
         config.write_user_config(updates)

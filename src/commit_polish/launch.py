@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 import sys
 
+from commit_polish import envvars
+
 
 def left_alone(args: list[str], environ: dict[str, str] | os._Environ[str]) -> bool:
     """Whether ``hook FILE [SOURCE [SHA]]`` will leave the file alone whatever the config
     says (the first rules of ``hook.run_hook``, decided before importing it)."""
-    if environ.get("COMMIT_POLISH_SKIP", "").strip().lower() in {"1", "true", "yes", "on"}:
+    if envvars.skip_requested(environ):
         return True
     source = args[2] if len(args) > 2 else environ.get("PRE_COMMIT_COMMIT_MSG_SOURCE") or None
     return source in ("merge", "squash")
@@ -27,7 +29,8 @@ def main() -> None:
             sys.exit(0)
         from pathlib import Path
 
-        from commit_polish.hook import exit_process, main_hook
+        from commit_polish.deadline import exit_process
+        from commit_polish.hook import main_hook
 
         rest = [*args[2:], None, None]
         exit_process(main_hook(Path(args[1]), rest[0], rest[1]), teardown=False)

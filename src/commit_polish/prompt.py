@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from commit_polish.errors import ConfigError
+from commit_polish.form import DEFAULT_TYPES
 
 PLACEHOLDERS = {
     "diff": "the staged changes (bounded by the prompt budget)",
@@ -35,8 +36,6 @@ Recent commit subjects:
 {diff}
 """
 
-TYPES = "feat, fix, docs, style, refactor, perf, test, build, ci, chore, revert"
-
 
 @dataclass(frozen=True)
 class Options:
@@ -45,6 +44,7 @@ class Options:
     language: str = "English"
     subject_max_length: int = 72
     body: bool = True
+    types: tuple[str, ...] = DEFAULT_TYPES
 
 
 def system_prompt(opts: Options) -> str:
@@ -57,7 +57,7 @@ def system_prompt(opts: Options) -> str:
     if opts.style == "conventional":
         rules.append(
             f"The subject follows Conventional Commits: type(scope): description, where type "
-            f"is one of {TYPES}; the scope is optional."
+            f"is one of {', '.join(opts.types)}; the scope is optional."
         )
     else:
         rules.append("The subject is a plain sentence starting with a capital letter.")
@@ -99,6 +99,31 @@ def check_template(text: str, where: str) -> None:
         if name not in PLACEHOLDERS:
             known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
             raise ConfigError(f"template {where}: unknown placeholder {{{name}}} (known: {known})")
+
+
+def draft_note(draft: str) -> str:
+    """The ``{draft}`` text: the author's own message, when polishing it."""
+    if not draft:
+        return ""
+    return f"Draft message written by the author (keep its meaning, improve it):\n{draft}\n\n"
+
+
+def omitted_note(hunks: int) -> str:
+    """The ``{omitted}`` text: how many hunks did not fit the prompt budget."""
+    return f"({hunks} more hunks not shown: over the prompt budget)\n\n" if hunks else ""
+
+
+def values(*, branch: str, recent_commits: str, draft: str) -> dict[str, str]:
+    """Every placeholder's text but the file list, the diff and the note on what did not
+    fit: those are fitted to the budget last, measured against this fixed part."""
+    return {
+        "diff": "",
+        "files": "",
+        "branch": branch or "(detached)",
+        "recent_commits": recent_commits or "(none yet)",
+        "draft": draft_note(draft),
+        "omitted": "",
+    }
 
 
 def render(template: str, values: dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from commit_polish import config, git, githook, paths, server
+from commit_polish import config, envvars, git, hookscript, paths, server
 from commit_polish.errors import ConfigError
 
 INSTALL = "commit-polish install"
@@ -47,10 +47,7 @@ def _config_check(repo: Path | None) -> tuple[Check, config.Config]:
     if repo is not None and (repo / config.REPO_FILE).exists():
         files.append(f"{repo / config.REPO_FILE} (repository)")
     env = sorted(
-        k
-        for k in os.environ
-        if k.startswith(config.ENV_PREFIX)
-        and k[len(config.ENV_PREFIX) :] not in config.ENV_RESERVED
+        k for k in os.environ if k.startswith(envvars.PREFIX) and k not in envvars.RESERVED
     )
     if env:
         files.append("environment: " + ", ".join(env))
@@ -81,7 +78,7 @@ def _file_check(name: str, value: str, own_dir: Path, fix: str) -> Check:
 
 
 def _server_check(cfg: config.Config) -> Check:
-    base = str(cfg["api_base"])
+    base = cfg.llamafile.api_base
     mine = server.running()
     data: dict[str, Any] = {"api_base": base, "pid": mine.pid if mine else None}
     state = server.health(base)
@@ -101,7 +98,7 @@ def _server_check(cfg: config.Config) -> Check:
             data,
         )
     if state == "other":
-        port = int(cfg["port"])
+        port = cfg.llamafile.port
         return Check(
             "server",
             False,
@@ -123,7 +120,7 @@ def _hook_python(hook: Path) -> str | None:
 
 
 def _hook_check(cwd: Path | None) -> Check:
-    state = githook.hook_state(cwd)
+    state = hookscript.hook_state(cwd)
     if state is None:
         return Check("hook", None, "not inside a git repository", data={"repository": False})
     data: dict[str, Any] = {
@@ -153,8 +150,8 @@ def collect(cwd: Path | None = None) -> list[Check]:
     config_check, cfg = _config_check(repo)
     return [
         config_check,
-        _file_check("runtime", str(cfg["path"]), paths.runtime_dir(), INSTALL),
-        _file_check("model", str(cfg["model_path"]), paths.models_dir(), INSTALL),
+        _file_check("runtime", cfg.llamafile.path, paths.runtime_dir(), INSTALL),
+        _file_check("model", cfg.llamafile.model_path, paths.models_dir(), INSTALL),
         _server_check(cfg),
         _hook_check(cwd),
     ]

@@ -1,4 +1,4 @@
-"""The repository's own commit style, learned from its recent subjects (one ``git log``).
+"""The repository's own commit style, learned from its recent subjects (read by the caller).
 
 Learned: Conventional Commits or not (majority), the scopes and extra types in use, the case
 of the description's first letter, ticket ids (``ABC-123: ``, ``[ABC-123] ``, at the start or
@@ -12,17 +12,17 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
-from commit_polish.grammar import DEFAULT_TYPES, Spec
+from commit_polish.form import CONVENTIONAL, DEFAULT_TYPES, Spec
+
+if TYPE_CHECKING:
+    from commit_polish.config import Config
 
 HISTORY = 50  # subjects read at most
 EXAMPLES = 5  # subjects shown to the model
 MIN_HISTORY = 3  # fewer subjects than this teach nothing
 
-CONVENTIONAL = re.compile(
-    r"^(?P<type>[a-z]+)(?:\((?P<scope>[^()\s]+)\))?(?P<bang>!)?: (?P<desc>\S.*)$"
-)
 _TICKET = r"[A-Z][A-Z0-9]{1,9}-\d+"
 _TICKET_LEAD = re.compile(
     rf"^(?:\[(?P<bracket>{_TICKET})\]|(?P<colon>{_TICKET}):|(?P<space>{_TICKET}))\s+"
@@ -166,8 +166,13 @@ class Shape:
     paths: tuple[str, ...] = field(default_factory=tuple)
 
 
+def history_wanted(cfg: Config) -> int:
+    """How many recent subjects :func:`shape` wants to see."""
+    return HISTORY if cfg.message.learn_style else EXAMPLES
+
+
 def shape(
-    cfg: Any,
+    cfg: Config,
     *,
     subjects: list[str],
     branch: str,
@@ -175,21 +180,20 @@ def shape(
     diff_text: str = "",
 ) -> Shape:
     """The message form for this request from the config, and (unless ``learn_style`` is
-    off) the repository's history, branch name and changed paths. ``cfg`` is a Config."""
-    explicit = getattr(cfg, "sources", {})
-    style, language = cfg["style"], cfg["language"]
-    learned = RepoStyle()
-    if cfg["learn_style"]:
-        learned = learn(subjects)
+    off) the repository's recent ``subjects``, the ``branch`` name and the changed paths."""
+    msg = cfg.message
+    explicit = cfg.sources
+    style, language = msg.style, msg.language
+    learned = learn(subjects) if msg.learn_style else RepoStyle()
     if learned.conventional is not None and explicit.get("style", "default") == "default":
         style = "conventional" if learned.conventional else "plain"
     if not learned.ascii and explicit.get("language", "default") == "default":
         language = "the language of the recent commit subjects"
-    ticket_id = branch_ticket(branch, learned.ticket) if cfg["learn_style"] else ""
+    ticket_id = branch_ticket(branch, learned.ticket) if msg.learn_style else ""
     ticket_len = len(learned.ticket.text(ticket_id)) if learned.ticket and ticket_id else 0
     scopes: tuple[str, ...] | None = None
     case = "upper" if style == "plain" else "any"
-    if cfg["learn_style"] and learned.conventional is not None:
+    if msg.learn_style and learned.conventional is not None:
         scopes = tuple(sorted(set(learned.scopes) | set(path_scopes(paths))))
         if learned.case != "any" and (learned.ascii or learned.case == "lower"):
             case = learned.case
@@ -199,16 +203,16 @@ def shape(
         style=style,
         types=DEFAULT_TYPES + learned.types,
         scopes=scopes,
-        subject_max=max(cfg["subject_max_length"] - ticket_len, 10),
-        body=bool(cfg["body"]),
+        subject_max=max(msg.subject_max_length - ticket_len, 10),
+        body=msg.body,
         case=case,
-        gitmoji=bool(cfg["gitmoji"]),
+        gitmoji=msg.gitmoji,
     )
     return Shape(
         spec=spec,
         style=style,
         language=language,
-        examples=learned.examples if cfg["learn_style"] else tuple(subjects[:EXAMPLES]),
+        examples=learned.examples if msg.learn_style else tuple(subjects[:EXAMPLES]),
         ticket_id=ticket_id,
         ticket=learned.ticket,
         diff_text=diff_text,
@@ -231,19 +235,3 @@ def apply_ticket(message: str, shp: Shape) -> str:
             start = match.start("desc")
             return bare[:start] + text + desc + sep + rest
     return text + bare + sep + rest
-
-
-def shape_here(cfg: Any, raw_diff: bytes) -> Shape:
-    """:func:`shape` for the repository in the current directory (one ``git log``)."""
-    from commit_polish import diff as diff_mod
-    from commit_polish import git
-
-    subjects = git.recent_subjects(HISTORY if cfg["learn_style"] else EXAMPLES)
-    paths = [f.path for f in diff_mod.parse(raw_diff)]
-    return shape(
-        cfg,
-        subjects=subjects,
-        branch=git.branch(),
-        paths=paths,
-        diff_text=raw_diff.decode("utf-8", "replace"),
-    )

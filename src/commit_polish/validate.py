@@ -11,10 +11,11 @@ import re
 from dataclasses import dataclass, field, replace
 
 from commit_polish import message as message_mod
-from commit_polish.errors import LLMError
-from commit_polish.grammar import Spec
-from commit_polish.llm import Reply, Request, Status
-from commit_polish.style import CONVENTIONAL, Shape, apply_ticket
+from commit_polish.deadline import Status
+from commit_polish.errors import Unusable
+from commit_polish.form import BODY_WIDTH, CONVENTIONAL, Spec
+from commit_polish.llm import Reply, Request
+from commit_polish.style import Shape, apply_ticket
 
 # Extensions that make ``name.ext`` a file name rather than a word ("e.g.", "v1.2").
 EXTENSIONS = frozenset(
@@ -191,11 +192,9 @@ def check(text: str, spec: Spec, *, diff_text: str = "", paths: tuple[str, ...] 
         problems.append(
             f"the subject is {len(subject)} characters long; at most {spec.subject_max} allowed"
         )
-    long_lines = [
-        n for n, line in enumerate(body.splitlines(), 1) if len(line) > message_mod.BODY_WIDTH
-    ]
+    long_lines = [n for n, line in enumerate(body.splitlines(), 1) if len(line) > BODY_WIDTH]
     if long_lines:
-        problems.append(f"body lines must be at most {message_mod.BODY_WIDTH} characters long")
+        problems.append(f"body lines must be at most {BODY_WIDTH} characters long")
     if body.strip() and not spec.body:
         problems.append("write the subject line only, no body")
     if is_echo(text, diff_text):
@@ -212,6 +211,7 @@ class Generation:
     text: str = ""
     replies: list[Reply] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # of the message returned, if any
+    shape: Shape | None = None  # the form the message was asked for
 
     @property
     def seconds(self) -> float:
@@ -221,9 +221,6 @@ class Generation:
     def prompt_tokens(self) -> int | None:
         counts = [r.prompt_tokens for r in self.replies if r.prompt_tokens is not None]
         return sum(counts) if counts else None
-
-
-_HINT = re.compile(r"\s*\((?:try again|check)[^)]*\)\s*$")
 
 
 # The repair request adds the first answer and a correction to a prompt that may already
@@ -243,7 +240,7 @@ def correction(problems: list[str]) -> str:
     )
 
 
-def generate(
+def ask(
     req: Request,
     shape: Shape,
     *,
@@ -256,7 +253,7 @@ def generate(
     """
     from commit_polish import grammar
 
-    out = Generation()
+    out = Generation(shape=shape)
     for attempt in (1, 2):
         reply = grammar.complete(req, status=status)
         out.replies.append(reply)
@@ -267,8 +264,8 @@ def generate(
                 comment=comment,
                 body=shape.spec.body,
             )
-        except LLMError as exc:
-            text, problems = "", [_HINT.sub("", str(exc))]
+        except message_mod.NotAMessage as exc:
+            text, problems = "", [str(exc)]
         else:
             problems = check(text, shape.spec, diff_text=shape.diff_text, paths=shape.paths)
         out.text, out.problems = text, problems
@@ -288,11 +285,3 @@ def generate(
     if not problem.startswith("the model"):
         problem = f"the model's message was unusable: {problem}"
     raise Unusable(f"{problem}, twice (try again, or a larger model)", out)
-
-
-class Unusable(LLMError):
-    """Two answers failed validation; ``generation`` holds the last one."""
-
-    def __init__(self, text: str, generation: Generation) -> None:
-        super().__init__(text)
-        self.generation = generation

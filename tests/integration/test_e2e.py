@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import commit_count, git, hook_lines, last_message, run_precommit_commit
+from helpers import commit_count, git, hook_lines, last_message, run_precommit_commit
 
 from dev.realserver import RealServer, free_port
 

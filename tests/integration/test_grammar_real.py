@@ -177,10 +177,11 @@ def generate(repo: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, style.Sh
     monkeypatch.chdir(repo)
     ctx = hook.load_context()
     try:
-        result = hook.generate_message(ctx, draft="", comment="#")
+        result = hook.generate(ctx, draft="", comment="#")
     except validate.Unusable as exc:  # content problems (e.g. a path): the form still counts
         result = exc.generation
-    return result.text, ctx.shape
+    assert result.shape is not None
+    return result.text, result.shape
 
 
 @pytest.fixture

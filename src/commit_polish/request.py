@@ -1,0 +1,98 @@
+"""From what is staged to the model request: diff, style, prompt, budget, grammar.
+
+Everything here runs on the generate path only, once the destination is allowed and listens
+(``hook.start_request``). Importing this module loads every module the request needs, so
+that LiteLLM's background import never competes with ours for the import lock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from commit_polish import budget, git, grammar, llm, prompt, redact, style
+from commit_polish import diff as diff_mod
+from commit_polish.config import Config
+
+
+@dataclass(frozen=True)
+class Built:
+    """A request and what was learned while building it."""
+
+    request: llm.Request
+    shape: style.Shape  # the form the message must take
+    llama_cpp: bool  # the server answered /props: it reads a prefill into its cache
+
+
+def build(cfg: Config, api_base: str, *, draft: str = "") -> Built:
+    """The model request for what is staged now, with secrets redacted."""
+    raw = git.staged_diff(context=diff_mod.CONTEXT_LINES)
+    prepared = diff_mod.prepare(
+        raw,
+        exclude=list(cfg.message.exclude),
+        changed_under_w=diff_mod.changed_ignoring_whitespace(
+            git.staged_numstat(ignore_whitespace=True)
+        ),
+    )
+    template, _where = prompt.load_template(cfg.message.template)
+    branch = git.branch()
+    shape = style.shape(
+        cfg,
+        subjects=git.recent_subjects(style.history_wanted(cfg)),
+        branch=branch,
+        paths=[f.path for f in prepared.files],
+        diff_text=raw.decode("utf-8", "replace"),
+    )
+    opts = prompt.Options(
+        style=shape.style,
+        gitmoji=cfg.message.gitmoji,
+        language=shape.language,
+        subject_max_length=cfg.message.subject_max_length,
+        body=cfg.message.body,
+        types=shape.spec.types,
+    )
+    fixed = prompt.values(
+        branch=branch,
+        recent_commits=redact.redact_text("\n".join(shape.examples)),
+        draft=redact.redact_text(draft) if draft else "",
+    )
+    fitted = _fit(cfg, prepared, api_base, template, opts, fixed)
+    summary = fitted.summary
+    values = {
+        **fixed,
+        "files": summary.files,
+        "diff": summary.diff,
+        "omitted": prompt.omitted_note(summary.omitted_hunks),
+    }
+    req = llm.Request(
+        model=cfg.ai.model,
+        messages=prompt.build_messages(template=template, opts=opts, values=values),
+        api_base=api_base,
+        temperature=cfg.ai.temperature,
+        max_tokens=cfg.ai.max_tokens,
+        timeout=cfg.ai.timeout,
+        extra_body={
+            **fitted.extra_body,
+            **grammar.fields(shape.spec, cfg.ai.model, api_base),
+        },
+    )
+    return Built(request=req, shape=shape, llama_cpp=fitted.answered_props)
+
+
+def _fit(
+    cfg: Config,
+    prepared: diff_mod.Prepared,
+    api_base: str,
+    template: str,
+    opts: prompt.Options,
+    values: dict[str, str],
+) -> budget.Fit:
+    """The summary sized to the server's context when it can say, else to the budget."""
+    fixed = prompt.build_messages(template=template, opts=opts, values=values)
+    return budget.fit(
+        prepared,
+        model=cfg.ai.model,
+        api_base=api_base,
+        fixed_text="\n".join(m["content"] for m in fixed),
+        max_tokens=cfg.ai.max_tokens,
+        prompt_budget=cfg.message.prompt_budget,
+    )
