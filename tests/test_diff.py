@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import git as run_git
+from helpers import git as run_git
 
 from commit_polish import diff, git
 
@@ -403,7 +403,7 @@ def test_latin1_file_from_real_git(repo: Path) -> None:
     summary.diff.encode("utf-8")
 
 
-# ------------------------------------------------------------------ cheaper diffs (issue 6)
+# ------------------------------------------------------------------ cheaper diffs
 
 
 def _summary_of_staged(repo: Path, budget: int = BIG) -> diff.Summary:

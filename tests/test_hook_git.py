@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import FakeLLMServer, git, hook_lines, last_message
+from helpers import FakeLLMServer, git, hook_lines, last_message
 
 GENERATED = "feat: add greeting module"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import GIT_FILE, chat_url, completion
+from helpers import GIT_FILE, chat_url, completion
 from pytest_httpx import HTTPXMock
 
 from commit_polish import llm

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import FakeLLMServer, git, run_precommit_commit
+from helpers import FakeLLMServer, git, run_precommit_commit
 
 
 def test_pre_commit_framework_generates_and_keeps(

@@ -12,7 +12,7 @@ import string
 from pathlib import Path
 
 import pytest
-from conftest import completion, git
+from helpers import completion, git
 from pytest_httpx import HTTPXMock
 
 from commit_polish import redact

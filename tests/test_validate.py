@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import GIT_FILE, chat_url, completion
+from helpers import GIT_FILE, chat_url, completion
 from pytest_httpx import HTTPXMock
 
 from commit_polish import grammar, validate

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import commit_count, completion, git, hook_lines, last_message
+from helpers import commit_count, completion, git, hook_lines, last_message
 
 HERE = Path(__file__).resolve().parent
 DOC = HERE.parents[1] / "docs" / "reliability.md"

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import commit_count, completion, git, last_message
+from helpers import commit_count, completion, git, last_message
 
-from commit_polish import githook, message
+from commit_polish import hookscript, message
 from commit_polish.hook import main_hook
 
 from .conftest import (
@@ -75,7 +75,7 @@ SERVER_FAULTS: dict[str, tuple[Behaviour | None, str]] = {
 
 @pytest.fixture
 def hooked(repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    githook.install_hook(repo)
+    hookscript.install_hook(repo)
     # Generous: LiteLLM's import (1.5 s idle, 10 s on a loaded machine) is inside the budget.
     monkeypatch.setenv("COMMIT_POLISH_TIMEOUT", "60")
     return repo
@@ -314,11 +314,11 @@ def test_message_file_read_only(
     )
     server = fault_server(reply("feat: never written"))
     # An earlier prepare-commit-msg hook that makes the file read-only; ours is chained after.
-    githook.uninstall_hook(hooked)
+    hookscript.uninstall_hook(hooked)
     first = hooked / ".git" / "hooks" / "prepare-commit-msg"
     first.write_text('#!/bin/sh\nchmod 0444 "$1"\n')
     first.chmod(0o755)
-    githook.install_hook(hooked)
+    hookscript.install_hook(hooked)
     stage(hooked)
     before = commit_count(hooked)
     result = run_commit(hooked)
@@ -446,7 +446,7 @@ def test_hook_killed_with_sigkill_while_waiting(
 ATOMIC_CHILD = """
 import sys
 from pathlib import Path
-from commit_polish.message import write_atomic
+from commit_polish.files import write_atomic
 path = Path(sys.argv[1])
 a, b = b"A" * 3_000_000 + b"\\n", b"B" * 3_000_000 + b"\\n"
 print("ready", flush=True)
