@@ -51,7 +51,32 @@ def _import_litellm() -> Any:
     litellm.suppress_debug_info = True
     litellm.telemetry = False
     litellm.drop_params = True
+    if litellm.client_session is None:
+        import httpx
+
+        # LiteLLM turns a server's JSON error ({"error": {"message": …}}, even under HTTP
+        # 200) into an exception with no text; this client keeps the server's own words.
+        litellm.client_session = httpx.Client(
+            follow_redirects=True, event_hooks={"response": [_keep_error_text]}
+        )
     return litellm
+
+
+# The last error a server sent (its HTTP status, its text), for _translate.
+_server_errors: list[tuple[int, str]] = []
+
+
+def _keep_error_text(response: Any) -> None:
+    """Remember the message of a JSON error body (the SDK reads the body afterwards)."""
+    response.read()
+    try:
+        data = response.json()
+    except ValueError:
+        return
+    error = data.get("error") if isinstance(data, dict) else None
+    text = error.get("message") if isinstance(error, dict) else error
+    if isinstance(text, str) and text.strip():
+        _server_errors[:] = [(response.status_code, " ".join(text.split())[:160])]
 
 
 # Modules LiteLLM imports lazily on its first completion() (openai's resource classes, the
@@ -104,7 +129,8 @@ def _detail(exc: BaseException) -> str:
 
 def _translate(exc: BaseException, req: Request) -> LLMError:
     name = type(exc).__name__
-    detail = _detail(exc)
+    sent_status, sent_text = _server_errors[-1] if _server_errors else (None, "")
+    detail = _detail(exc) or sent_text
     if "Timeout" in name:
         return LLMError(
             f"the server at {req.api_base} did not answer within "
@@ -119,6 +145,8 @@ def _translate(exc: BaseException, req: Request) -> LLMError:
         )
     status = getattr(exc, "status_code", None)
     where = f"the server at {req.api_base}"
+    if sent_status == 200:  # an error in a success reply: LiteLLM's status is made up
+        return LLMError(f"{where} answered with an error: {detail} (see the server's log)")
     if status:
         return LLMError(f"{where} answered HTTP {status}: {detail} (see the server's log)")
     return LLMError(f"the request to {where} failed: {detail}")
@@ -134,6 +162,7 @@ def _api_key(req: Request) -> str | None:
 
 def _call(req: Request) -> Reply:
     localonly.bypass_proxies(req.api_base)
+    _server_errors.clear()
     litellm = _import_litellm()
     started = time.monotonic()
     response = litellm.completion(

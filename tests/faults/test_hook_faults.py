@@ -55,6 +55,10 @@ SERVER_FAULTS: dict[str, tuple[Behaviour | None, str]] = {
     "HTTP 500": (raw(500, b'{"error": {"message": "boom"}}'), "answered HTTP 500"),
     "HTTP 404": (raw(404, b'{"error": {"message": "no such model"}}'), "does not know model"),
     "HTTP 401": (raw(401, b'{"error": {"message": "bad key"}}'), "HTTP 401"),
+    "HTTP 200 whose body is a JSON error": (
+        raw(200, b'{"error": {"message": "model is still loading", "code": 503}}'),
+        "answered with an error: model is still loading (see the server's log)",
+    ),
     "invalid JSON": (raw(200, b"<html>proxy error</html>", "text/html"), "commit-polish: "),
     "empty choices": (
         raw(200, json.dumps({**completion("x"), "choices": []}).encode()),
