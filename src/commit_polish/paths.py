@@ -9,13 +9,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from commit_polish import envvars
+
 APP = "commit-polish"
-HOME_ENV = "COMMIT_POLISH_HOME"
 
 
 def _dir(kind: str) -> Path:
     """``$COMMIT_POLISH_HOME/KIND``, else platformdirs' ``user_KIND_dir`` for the app."""
-    value = os.environ.get(HOME_ENV)
+    value = os.environ.get(envvars.HOME)
     if value:
         return Path(value).expanduser() / kind
     import platformdirs  # only paths that need it pay for the import
