@@ -98,19 +98,7 @@ def test_default_spec_bounds_every_type() -> None:
     assert 'tail-4 ::= "!"? ": " text-65 | scope "!"? ": " text-43' in text
 
 
-@pytest.mark.parametrize(
-    ("model", "api_base", "expected"),
-    [
-        ("llamafile/gemma-3-1b-it", "http://127.0.0.1:8080/v1", True),
-        ("llamafile/gemma-3-1b-it", "http://gpu-box:8080/v1", True),
-        ("openai/qwen2.5", "http://localhost:8081/v1", True),
-        ("openai/qwen2.5", "http://10.0.0.5:8000/v1", False),
-        ("ollama/qwen3:0.6b", "http://localhost:11434", False),
-        ("gemma", "http://127.0.0.1:8080/v1", False),
-    ],
-)
-def test_applies(model: str, api_base: str, expected: bool) -> None:
-    assert grammar.applies(model, api_base) is expected
+# Which servers get a grammar at all: tests/test_structure.py (one rule for all).
 
 
 def test_rejection_is_remembered_per_server_and_model() -> None:
