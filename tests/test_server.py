@@ -25,7 +25,7 @@ from commit_polish import config, download, hookscript, paths, server
 from commit_polish.cli import cli
 
 FAKE_SERVER = """
-import argparse, json, os, sys, time
+import argparse, json, os, signal, sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 if os.environ.get("FAKE_EXIT"):
@@ -65,8 +65,32 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 
+def linger(signum, frame):
+    # Same pid, the listening socket kept, the model gone from the command line.
+    fd = httpd.socket.fileno()
+    os.set_inheritable(fd, True)
+    script = os.path.join(os.path.dirname(__file__), "linger.py")
+    os.execv(sys.executable, [sys.executable, script, os.environ["FAKE_LINGER"]])
+
+httpd = ThreadingHTTPServer((args.host, args.port), Handler)
+if os.environ.get("FAKE_LINGER"):
+    signal.signal(signal.SIGTERM, linger)
 print(f"fake server on {args.host}:{args.port}", flush=True)
-ThreadingHTTPServer((args.host, args.port), Handler).serve_forever()
+httpd.serve_forever()
+"""
+
+# What the stand-in execs on SIGTERM when FAKE_LINGER is set: an exiting server's command
+# line already reads empty (not ours) while it still holds the port; this stretches that
+# moment to FAKE_LINGER seconds, or with "forever" ignores SIGTERM until it is killed.
+LINGER = """
+import os, signal, sys, time
+with open(os.environ["FAKE_ARGV_LOG"], "a") as log:
+    log.write("lingering\\n")
+if sys.argv[1] == "forever":
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    while True:
+        time.sleep(60)
+time.sleep(float(sys.argv[1]))
 """
 
 
@@ -94,6 +118,7 @@ def files(tmp_path: Path, argv_log: Path) -> tuple[Path, Path]:
     """A stand-in ``llama-server`` and a model file."""
     script = tmp_path / "fake_server.py"
     script.write_text(FAKE_SERVER)
+    (tmp_path / "linger.py").write_text(LINGER)
     runtime = tmp_path / "bin" / "llama-server"
     runtime.parent.mkdir()
     runtime.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{script}" "$@"\n')
@@ -355,28 +380,126 @@ def test_serve_not_configured() -> None:
     )
 
 
+def record_server(pid: int, port: int, model: Path) -> None:
+    """A pid file as ``serve --detach`` writes it."""
+    paths.state_dir().mkdir(parents=True, exist_ok=True)
+    record = {"pid": pid, "port": port, "runtime": "/x/llamafile", "model": str(model)}
+    server.pid_file().write_text(json.dumps({**record, "log": "", "command": []}))
+
+
 def test_stop_never_kills_a_recycled_pid(tmp_path: Path) -> None:
     stranger = subprocess.Popen(["sleep", "30"])
     try:
-        paths.state_dir().mkdir(parents=True)
-        server.pid_file().write_text(
-            json.dumps(
-                {
-                    "pid": stranger.pid,
-                    "port": 8080,
-                    "runtime": "/x/llamafile",
-                    "model": str(tmp_path / "gone.gguf"),
-                    "log": "",
-                    "command": [],
-                }
-            )
-        )
+        record_server(stranger.pid, 8080, tmp_path / "gone.gguf")
         assert invoke("stop").stdout == "no server started by commit-polish is running\n"
         assert stranger.poll() is None  # still running
         assert not server.pid_file().exists()  # the stale record is gone
     finally:
         stranger.kill()
         stranger.wait()
+
+
+@pytest.mark.parametrize(("linger", "grace"), [("1.0", server.STOP_GRACE), ("forever", 0.5)])
+def test_stop_returns_once_the_pid_is_gone_and_the_port_free(
+    configured: tuple[Path, Path],
+    port: int,
+    argv_log: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    linger: str,
+    grace: float,
+) -> None:
+    # On SIGTERM the stand-in drops the model from its command line but keeps the port,
+    # then exits a second later, well within the grace ("1.0"), or only when SIGKILLed.
+    monkeypatch.setenv("FAKE_LINGER", linger)
+    assert invoke("serve", "--detach").exit_code == 0
+    info = server.read_pid_file()
+    assert info is not None
+    try:
+        assert server.stop(timeout=grace) == info
+        assert not alive(info.pid)
+        assert not server.port_in_use(port)
+        assert server.read_pid_file() is None
+        assert argv_log.read_text().endswith("lingering\n")  # it did lose its identity
+    finally:
+        if alive(info.pid):
+            os.killpg(info.pid, signal.SIGKILL)
+
+
+# Names the model on its command line, prints an empty line once running; SIGTERM ends it.
+SLEEPER = [sys.executable, "-c", "import time; print(flush=True); time.sleep(60)"]
+
+
+def stand_in(model: Path) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([*SLEEPER, str(model)], stdout=subprocess.PIPE)
+    # Popen returns inside execve, before /proc shows the new command line: wait for it.
+    assert proc.stdout is not None and proc.stdout.readline() == b"\n"
+    return proc
+
+
+def test_stop_counts_a_zombie_it_cannot_reap_as_gone(tmp_path: Path, port: int) -> None:
+    # The stand-in's parent never waits for it: once SIGTERM ends it, it stays a zombie that
+    # only that parent could reap, and stop must not wait (or SIGKILL) in vain.
+    spawn = "import subprocess as s, sys, time; print(s.Popen(sys.argv[1:]).pid, flush=True)"
+    model = tmp_path / "tiny.gguf"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", spawn + "; time.sleep(60)", *SLEEPER, str(model)],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert parent.stdout is not None
+        # The pid line and the child's empty "running" line, in either order.
+        pid = int(max(parent.stdout.readline(), parent.stdout.readline()))
+        record_server(pid, port, model)
+        info = server.read_pid_file()
+        assert server.stop(timeout=2.0) == info
+        assert server._is_zombie(pid)  # still there, but exited
+        assert server.read_pid_file() is None
+    finally:
+        parent.kill()
+        parent.communicate()
+
+
+def test_stop_names_what_holds_the_port(
+    tmp_path: Path, port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(server, "KILL_GRACE", 0.2)
+    proc = stand_in(tmp_path / "tiny.gguf")
+    try:
+        record_server(proc.pid, port, tmp_path / "tiny.gguf")
+        with socket.socket() as other, pytest.raises(server.ServerError) as raised:
+            other.bind(("127.0.0.1", port))
+            other.listen()
+            server.stop(timeout=0.2)
+        assert str(raised.value) == (
+            f"server pid {proc.pid} exited, but port {port} on 127.0.0.1 still accepts "
+            f"connections; find what holds it with: lsof -nP -iTCP:{port} -sTCP:LISTEN"
+        )
+        assert not alive(proc.pid)
+        assert server.read_pid_file() is None  # the pid is gone: the record is stale
+    finally:
+        proc.kill()
+        proc.communicate()  # reaps it and closes its stdout pipe
+
+
+def test_stop_keeps_the_record_of_a_pid_that_survives_sigkill(
+    tmp_path: Path, port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As if stuck in the kernel (state D): signals are sent, but the process stays.
+    monkeypatch.setattr(server, "_process_gone", lambda pid: False)
+    monkeypatch.setattr(server, "KILL_GRACE", 0.2)
+    proc = stand_in(tmp_path / "tiny.gguf")
+    try:
+        record_server(proc.pid, port, tmp_path / "tiny.gguf")
+        with pytest.raises(server.ServerError) as raised:
+            server.stop(timeout=0.2)
+        assert str(raised.value) == (
+            f"server pid {proc.pid} did not exit even after SIGKILL; look at it with: "
+            f"ps -o pid,stat,command -p {proc.pid}, then run: commit-polish stop"
+        )
+        assert server.read_pid_file() is not None  # so a later stop can try again
+    finally:
+        proc.kill()
+        proc.communicate()  # reaps it and closes its stdout pipe
 
 
 def test_ape_fallback_through_sh(files: tuple[Path, Path], port: int, tmp_path: Path) -> None:

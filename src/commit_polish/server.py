@@ -31,6 +31,7 @@ CONTEXT_SIZE = 8192  # llamafile's default (512) is too small for a diff prompt
 DEFAULT_TIMEOUT = 180.0
 POLL = 0.25
 STOP_GRACE = 10.0
+KILL_GRACE = 5.0  # after SIGKILL the kernel may still be unmapping a model of several GB
 LLAMAFILE = "llamafile"
 LLAMA_SERVER = "llama-server"
 # Early-exit output that means the kernel handed the APE binary to WINE / binfmt_misc.
@@ -448,23 +449,91 @@ def serve_foreground(opts: ServeOptions, *, say: Say, ready: Callable[[Running],
 # ------------------------------------------------------------------------------- stop
 
 
+def _is_zombie(pid: int) -> bool:
+    """Whether pid has exited and only waits for a parent other than us to reap it."""
+    if Path("/proc/self").exists():
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return False  # gone meanwhile: the next kill(pid, 0) says so
+        # The state letter follows the ")" that closes the command name (which may hold ")").
+        return stat.rpartition(")")[2].split()[:1] == ["Z"]
+    args = ["ps", "-o", "stat=", "-p", str(pid)]  # macOS: no /proc
+    try:
+        out = subprocess.run(args, capture_output=True, check=False)
+    except OSError:
+        return False
+    return out.stdout.strip().startswith(b"Z")
+
+
+def _process_gone(pid: int) -> bool:
+    """No such process any more: reaped if it was our child, else absent or a zombie."""
+    _reap(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # it exists, under another user
+    return _is_zombie(pid)
+
+
+def _wait_stopped(info: Running, timeout: float, gone: bool) -> tuple[bool, bool]:
+    """Poll until the pid is gone and the port is free; (pid gone, port free) at the end."""
+    deadline = time.monotonic() + timeout
+    while True:
+        # Once gone, the pid is never looked at again: by now it may be someone else's.
+        gone = gone or _process_gone(info.pid)
+        # "Gone" may be a zombie leader whose other threads still run and hold the port.
+        free = gone and not port_in_use(info.port)
+        if free or time.monotonic() >= deadline:
+            return gone, free
+        time.sleep(0.1)
+
+
+def _kill(pid: int, gone: bool) -> None:
+    """SIGKILL the server's process group; the bare pid only while it is still ours."""
+    if not gone:
+        _signal_group(pid, signal.SIGKILL if os.name != "nt" else signal.SIGTERM)
+    elif os.name != "nt":
+        # A child left in the group may hold the port. POSIX never reuses a pid while a
+        # group of that id has members, so this reaches only processes the server started.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+
+
+def _not_stopped(info: Running, gone: bool) -> str:
+    if gone:
+        return (
+            f"server pid {info.pid} exited, but port {info.port} on {HOST} still accepts "
+            f"connections; find what holds it with: lsof -nP -iTCP:{info.port} -sTCP:LISTEN"
+        )
+    return (
+        f"server pid {info.pid} did not exit even after SIGKILL; look at it with: "
+        f"ps -o pid,stat,command -p {info.pid}, then run: commit-polish stop"
+    )
+
+
 def stop(*, timeout: float = STOP_GRACE) -> Running | None:
-    """Stop the server ``serve --detach`` started. None when none is running."""
-    info = running()
+    """Stop the server ``serve --detach`` started. None when none is running.
+
+    Returns only once the process is gone and its port is free, so a ``serve`` right after
+    can bind it; SIGKILL after ``timeout`` seconds, ServerError if even that does not do.
+    """
+    info = running()  # the identity check: a recycled pid is never signalled
     if info is None:
         return None
     _signal_group(info.pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not is_ours(info):
-            break
-        time.sleep(0.1)
-    else:
-        _signal_group(info.pid, signal.SIGKILL if os.name != "nt" else signal.SIGTERM)
-        time.sleep(0.2)
-        if is_ours(info):
-            raise ServerError(f"server pid {info.pid} did not stop; kill it by hand")
-    pid_file().unlink(missing_ok=True)
+    # Not "until the command line stops naming our model": an exiting process reads as
+    # having none while it still runs and holds the port.
+    gone, free = _wait_stopped(info, timeout, gone=False)
+    if not free:
+        _kill(info.pid, gone)
+        gone, free = _wait_stopped(info, KILL_GRACE, gone)
+    if gone:  # the record is stale whatever holds the port; kept while the pid lives
+        pid_file().unlink(missing_ok=True)
+    if not free:
+        raise ServerError(_not_stopped(info, gone))
     return info
 
 
