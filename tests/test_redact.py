@@ -15,7 +15,8 @@ import pytest
 from helpers import completion, git
 from pytest_httpx import HTTPXMock
 
-from commit_polish import redact
+from commit_polish import diff, redact
+from commit_polish import git as git_mod
 from commit_polish.hook import main_hook
 
 RNG = random.Random(7)
@@ -201,6 +202,33 @@ def test_secret_is_not_sent(
     assert secret not in prompt
     assert redact.PLACEHOLDER in prompt
     assert f"added {path} " in prompt  # the file is still described
+
+
+def test_key_body_without_its_begin_line_is_not_sent(
+    staged_repo: Path, httpx_mock: HTTPXMock, listening_port: int
+) -> None:
+    """One line changed deep inside a committed key: the hunk holds nothing but key lines
+    (old, new and context), and git's hunk header quotes a key line from above it."""
+
+    def key_line() -> str:  # starts with a letter, so git takes it as function context
+        return RNG.choice(string.ascii_letters) + rand(B64, 62)
+
+    body = [key_line() for _ in range(20)]
+    head, tail = "-----BEGIN OPENSSH PRIVATE KEY-----", "-----END OPENSSH PRIVATE KEY-----"
+    stage(staged_repo, "deploy/notes.txt", "\n".join(["key:", head, *body, tail, ""]))
+    git(staged_repo, "commit", "-q", "-m", "add the deploy key")
+    new = key_line()
+    changed = [*body[:12], new, *body[13:]]
+    stage(staged_repo, "deploy/notes.txt", "\n".join(["key:", head, *changed, tail, ""]))
+    raw = git_mod.staged_diff(staged_repo, context=diff.CONTEXT_LINES).decode()
+    hunk_header = next(line for line in raw.splitlines() if line.startswith("@@"))
+    assert head not in raw
+    assert hunk_header.endswith(" @@ " + body[10])
+    prompt = sent_prompt(staged_repo, httpx_mock, listening_port)
+    for secret in [*body, new]:
+        assert secret not in prompt
+    assert redact.PLACEHOLDER in prompt
+    assert "modified deploy/notes.txt +1 -1" in prompt
 
 
 def test_benign_code_is_sent_unchanged(

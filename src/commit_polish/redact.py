@@ -5,7 +5,8 @@ Two layers, both applied before the prompt is built:
 * files that exist to hold secrets (``.env``, ``*.pem``, ``id_rsa``, keystores, ``.netrc`` …)
   are listed by name only (``diff.skip_reason`` says "secret");
 * in every other file, and in the user's draft and recent commit subjects, private-key
-  blocks, tokens with a recognisable shape (AWS, GitHub, GitLab, Slack, OpenAI-style,
+  blocks (and lines of key material whose BEGIN line is outside the hunk), tokens with a
+  recognisable shape (AWS, GitHub, GitLab, Slack, OpenAI-style,
   Google, Stripe, JWTs, ``Bearer`` headers, passwords in URLs) and values assigned to
   secret-looking names (``password``, ``secret``, ``token``, ``api_key`` …) become
   ``[REDACTED]``.
@@ -122,6 +123,24 @@ _KEY_ONE_LINE = re.compile(
     r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----.*?"
     r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|$)"
 )
+# Any other armoured block (CERTIFICATE, PUBLIC KEY, PGP SIGNATURE …) is public: its body
+# is kept when its BEGIN line is in view.
+_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]+-----")
+_PEM_END = re.compile(r"-----END [A-Z0-9 ]+-----")
+
+# A line of key material seen without its BEGIN line: a hunk inside a PEM or OpenSSH key
+# (the old, new and context lines are all key lines) or git's hunk header, whose function
+# context is the nearest line above that starts with a letter. RFC 7468 wraps PEM bodies at
+# 64 characters, OpenSSH at 70; a line is taken whole, bare or as one quoted string (with an
+# optional ``\n`` and a trailing ``,`` or ``+``, as keys are pasted into code and JSON).
+_KEY_BODY = re.compile(
+    r"""[ \t]*(?:(?P<bare>[A-Za-z0-9+/]+={0,2})"""
+    r"""|(?P<q>["'`])(?P<quoted>[A-Za-z0-9+/]+={0,2})(?:\\n)?(?P=q)[ \t]*[,+]?)[ \t]*"""
+)
+# Git's hunk header; what follows it is a line of the file (the function context).
+_HUNK_HEAD = re.compile(r"@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@ ?")
+_UPPER, _LOWER, _DIGIT = re.compile("[A-Z]"), re.compile("[a-z]"), re.compile("[0-9]")
+_NOT_KEY, _BASE64, _KEY_LINE = 0, 1, 2
 
 # NAME (optionally quoted) then an assignment operator, then the value.
 _ASSIGN = re.compile(
@@ -189,8 +208,40 @@ def _assignment(match: re.Match[str], code: bool) -> str:
     return whole[:start] + PLACEHOLDER
 
 
+def _key_material(line: str) -> int:
+    """``_KEY_LINE`` for a line that is key material on its own: 40 or more base64
+    characters with upper case, lower case and digits (hex digests, git shas and long
+    identifiers lack one of them) and fewer than four slashes (not a path);
+    ``_BASE64`` for any other line of base64 characters only, key material when next to a
+    key line (the short last line of a body, a line that happens to lack a digit)."""
+    match = _KEY_BODY.fullmatch(line)
+    if not match:
+        return _NOT_KEY
+    b64 = match.group("bare") or match.group("quoted")
+    if (
+        len(b64) >= 40
+        and b64.count("/") < 4
+        and _UPPER.search(b64)
+        and _LOWER.search(b64)
+        and _DIGIT.search(b64)
+    ):
+        return _KEY_LINE
+    return _BASE64
+
+
+def _whole(line: str) -> str:
+    """``line`` redacted whole, its indentation kept."""
+    return line[: len(line) - len(line.lstrip())] + PLACEHOLDER
+
+
 def redact_line(line: str, *, code: bool = False) -> str:
     """One line with every recognisable secret replaced by ``[REDACTED]``."""
+    if _key_material(line) == _KEY_LINE:
+        return _whole(line)
+    return _redact(line, code)
+
+
+def _redact(line: str, code: bool) -> str:
     line = _KEY_ONE_LINE.sub(PLACEHOLDER, line)
     for pattern in _TOKENS:
         line = pattern.sub(PLACEHOLDER, line)
@@ -201,23 +252,45 @@ def redact_line(line: str, *, code: bool = False) -> str:
 def redact_lines(lines: Iterable[str], *, path: str | None = None, diff: bool = False) -> list[str]:
     """``lines`` with secrets redacted. With ``diff``, each line's first character is a
     diff marker (`` ``, ``+``, ``-``) and is kept as it is; a multi-line private key is
-    redacted from its BEGIN line to its END line (or to the end, if the END is not there)."""
+    redacted from its BEGIN line to its END line (or to the end, if the END is not there).
+    Key material is redacted without its BEGIN line too: a run of consecutive base64 lines
+    with a key line among them (see ``_key_material``), and a key line in git's hunk header.
+    The body of a public block (a certificate) whose BEGIN line is in view is kept."""
     code = _is_code(path)
     out: list[str] = []
-    in_key = False
+    in_key = in_public = False
+    run: list[tuple[str, str]] = []  # base64 lines waiting for a key line next to them
+    run_is_key = False
     for line in lines:
         marker, body = (line[:1], line[1:]) if diff and line[:1] in (" ", "+", "-") else ("", line)
-        if in_key:
-            if _KEY_END.search(body):
-                in_key = False
+        kind = _NOT_KEY
+        head = _HUNK_HEAD.match(line) if diff and not marker else None
+        begin = None if head or in_key else _KEY_BEGIN.search(body)
+        if head:
+            out.append(head.group() + redact_line(line[head.end() :], code=code))
+        elif in_key:
+            in_key = not _KEY_END.search(body)
             out.append(marker + PLACEHOLDER)
-            continue
-        begin = _KEY_BEGIN.search(body)
-        if begin and not _KEY_END.search(body, begin.end()):
-            in_key = True
-            out.append(marker + redact_line(body[: begin.start()], code=code) + PLACEHOLDER)
-            continue
-        out.append(marker + redact_line(body, code=code))
+        elif begin and not _KEY_END.search(body, begin.end()):
+            in_key, in_public = True, False
+            out.append(marker + _redact(body[: begin.start()], code) + PLACEHOLDER)
+        elif in_public:
+            in_public = not _PEM_END.search(body)
+            out.append(marker + _redact(body, code))
+        else:
+            public = _PEM_BEGIN.search(body) if "-----BEGIN" in body else None
+            in_public = bool(public and not _PEM_END.search(body, public.end()))
+            kind = _key_material(body)
+            out.append(marker + (_whole(body) if kind == _KEY_LINE else _redact(body, code)))
+        if kind == _NOT_KEY:
+            run, run_is_key = [], False
+        elif kind == _KEY_LINE or run_is_key:
+            for i, (m, b) in enumerate(run, len(out) - 1 - len(run)):
+                out[i] = m + _whole(b)
+            out[-1] = marker + _whole(body)
+            run, run_is_key = [], True
+        else:
+            run.append((marker, body))
     return out
 
 

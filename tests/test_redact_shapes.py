@@ -1,0 +1,193 @@
+"""The shapes of secret redact.py recognises, and look-alike code it must send unchanged.
+
+Each row is named by its shape. Every secret is generated at test time from a seeded RNG:
+real-shaped, never real, and never written in this file (so no scanner mistakes the test
+for a leak). Rows are judged on what ``redact_lines(..., diff=True)`` makes of a hunk, as
+diff.py calls it; one-line rows are also judged on ``redact_line``.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+
+import pytest
+
+from commit_polish import redact
+
+RNG = random.Random(12)
+LETTERS = string.ascii_letters
+ALNUM = LETTERS + string.digits
+B64 = ALNUM + "+/"
+URLSAFE = ALNUM + "-_"
+HEX = "0123456789abcdef"
+
+
+def rand(alphabet: str, n: int) -> str:
+    return "".join(RNG.choice(alphabet) for _ in range(n))
+
+
+def key_line(n: int = 64) -> str:
+    """One line of a PEM or OpenSSH key body: base64 with all three character classes."""
+    while True:
+        line = rand(B64, n)
+        if any(c.isdigit() for c in line) and line.upper() != line and line.lower() != line:
+            return line
+
+
+def key_body(n: int, width: int = 64) -> list[str]:
+    return [key_line(width) for _ in range(n)]
+
+
+def is_code(path: str) -> bool:
+    return path.rsplit(".", 1)[-1] in redact.CODE_EXTENSIONS
+
+
+Row = tuple[str, list[str], list[str], list[str]]  # path, hunk lines, secrets, kept
+
+
+def line(path: str, text: str, secrets: list[str], kept: list[str]) -> Row:
+    return path, ["+" + text], secrets, kept
+
+
+def _key_rows() -> dict[str, Row]:
+    rows: dict[str, Row] = {}
+    body = key_body(8)
+    old, new = body[4], key_line()
+    hunk = [
+        "@@ -9,7 +9,7 @@ spec:",
+        *(" " + b for b in body[1:4]),
+        "-" + old,
+        "+" + new,
+        *(" " + b for b in body[5:8]),
+    ]
+    rows["pem body, BEGIN outside the hunk"] = ("deploy/notes.txt", hunk, [*body, new], ["@@"])
+    body = key_body(7, 70)
+    new = key_line(70)
+    hunk = [
+        "@@ -20,7 +20,7 @@",
+        *("     " + b for b in body[:3]),
+        "-     " + body[3],
+        "+     " + new,
+        *("     " + b for b in body[4:]),
+    ]
+    rows["openssh body indented in yaml, BEGIN outside the hunk"] = (
+        "k8s/secret.yaml",
+        hunk,
+        [*body, new],
+        [],
+    )
+    body = key_body(4)
+    tail = rand(B64, 22) + "=="
+    hunk = [
+        "@@ -30,6 +30,6 @@",
+        *(" " + b for b in body[:3]),
+        "-" + body[3],
+        "+" + key_line(),
+        " " + tail,
+        " -----END PRIVATE KEY-----",
+        " ",
+    ]
+    rows["short last line of a key body, next to the END line"] = (
+        "docs/setup.md",
+        hunk,
+        [*body, tail],
+        ["-----END PRIVATE KEY-----"],
+    )
+    body = key_body(5)
+    lettered = rand(LETTERS + "+/", 64)  # no digit: weak alone, key material among key lines
+    hunk = ["@@ -3,5 +3,5 @@", *(" " + b for b in body[:2]), "+" + lettered, " " + body[2]]
+    rows["key line without digits among key lines"] = ("notes.txt", hunk, [*body[:3], lettered], [])
+    context = key_line()
+    hunk = ["@@ -40,7 +40,7 @@ " + context, " x", "-y", "+z", " w"]
+    rows["key line in the hunk header (git's function context)"] = (
+        "notes.txt",
+        hunk,
+        [context],
+        ["@@ -40,7 +40,7 @@", "+z"],
+    )
+    body = key_body(4)
+    hunk = [
+        "@@ -1,6 +1,6 @@",
+        *(f'+    "{b}\\n"' for b in body[:3]),
+        f'+    "{body[3]}\\n",',
+    ]
+    rows["key lines as quoted strings (python)"] = ("tests/keys.py", hunk, body, [])
+    body = key_body(3)
+    hunk = ["@@ -1,3 +1,3 @@", *(f'+  "{b}",' for b in body)]
+    rows["key lines in a json array"] = ("fixtures/key.json", hunk, body, [])
+    return rows
+
+
+SHAPES: dict[str, Row] = {**_key_rows()}
+
+
+@pytest.mark.parametrize(("path", "lines", "secrets", "kept"), SHAPES.values(), ids=SHAPES.keys())
+def test_shape_is_redacted(
+    path: str, lines: list[str], secrets: list[str], kept: list[str]
+) -> None:
+    out = redact.redact_lines(lines, path=path, diff=True)
+    text = "\n".join(out)
+    for secret in secrets:
+        assert secret not in text
+    for part in kept:
+        assert part in text
+    assert redact.PLACEHOLDER in text
+    assert [o[:1] for o in out] == [x[:1] for x in lines]  # diff markers kept
+    assert redact.redact_lines(out, path=path, diff=True) == out  # idempotent
+    if len(lines) == 1:
+        alone = redact.redact_line(lines[0][1:], code=is_code(path))
+        assert alone == out[0][1:]
+
+
+# (id, path, added line or hunk lines): ordinary text that looks a little like a secret.
+_KEY_LOOK_ALIKES: list[tuple[str, str, str | list[str]]] = [
+    (
+        "sha256 digests, one a line",
+        "dist/SHA256SUMS",
+        ["@@ -1,3 +1,3 @@", *(f"+{rand(HEX, 64)}" for _ in range(3))],
+    ),
+    (
+        "git shas in .git-blame-ignore-revs",
+        ".git-blame-ignore-revs",
+        ["@@ -1,4 +1,4 @@", "+# ruff format", *(f"+{rand(HEX, 40)}" for _ in range(3))],
+    ),
+    (
+        "requirements hash",
+        "requirements.txt",
+        f"    --hash=sha256:{rand(HEX, 64)} \\",
+    ),
+    (
+        "base64 png in a test assignment",
+        "tests/test_img.py",
+        'PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA'
+        '60e6kgAAAABJRU5ErkJggg=="',
+    ),
+    (
+        "long identifier alone on a line",
+        "Beans.java",
+        "        AbstractSingletonProxyFactoryBeanConfigurationHolder",
+    ),
+    (
+        "certificate with its BEGIN line in view",
+        "tls.yaml",
+        [
+            "@@ -1,5 +1,5 @@",
+            "   ca: |",
+            "     -----BEGIN CERTIFICATE-----",
+            *(f"+    {b}" for b in key_body(3)),
+            "     -----END CERTIFICATE-----",
+        ],
+    ),
+]
+LOOK_ALIKES: dict[str, tuple[str, list[str]]] = {
+    name: (path, ["+" + text] if isinstance(text, str) else text)
+    for name, path, text in [*_KEY_LOOK_ALIKES]
+}
+
+
+@pytest.mark.parametrize(("path", "lines"), LOOK_ALIKES.values(), ids=LOOK_ALIKES.keys())
+def test_look_alike_is_sent_unchanged(path: str, lines: list[str]) -> None:
+    assert redact.redact_lines(lines, path=path, diff=True) == lines
+    if len(lines) == 1:
+        assert redact.redact_line(lines[0][1:], code=is_code(path)) == lines[0][1:]
