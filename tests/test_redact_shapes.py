@@ -8,6 +8,7 @@ diff.py calls it; one-line rows are also judged on ``redact_line``.
 
 from __future__ import annotations
 
+import base64
 import random
 import string
 
@@ -37,6 +38,12 @@ def key_line(n: int = 64) -> str:
 
 def key_body(n: int, width: int = 64) -> list[str]:
     return [key_line(width) for _ in range(n)]
+
+
+def discord_token() -> str:
+    user_id = str(RNG.randrange(10**17, 10**19)).encode()
+    first = base64.urlsafe_b64encode(user_id).decode().rstrip("=")
+    return f"{first}.{rand(URLSAFE, 6)}.{rand(URLSAFE, 38)}"
 
 
 def is_code(path: str) -> bool:
@@ -119,7 +126,43 @@ def _key_rows() -> dict[str, Row]:
     return rows
 
 
-SHAPES: dict[str, Row] = {**_key_rows()}
+def _token_rows() -> dict[str, Row]:
+    rows: dict[str, Row] = {}
+    s = "hf_" + rand(LETTERS, 34)
+    rows["hugging face hf_ token"] = line(
+        "README.md", f"huggingface-cli login --token {s}", [s], ["huggingface-cli login"]
+    )
+    s = "api_org_" + rand(LETTERS, 34)
+    rows["hugging face api_org_ token"] = line("app.py", f"client = Hub({s!r})", [s], ["Hub("])
+    s = f"SG.{rand(URLSAFE, 22)}.{rand(URLSAFE, 43)}"
+    rows["sendgrid SG. key"] = line("mail.py", f"sg = SendGridAPIClient({s!r})", [s], ["sg = "])
+    s = "SK" + rand(HEX, 32)
+    rows["twilio SK api key"] = line("sms.js", f"new Twilio('{s}', apiSecret);", [s], ["apiSecret"])
+    sid, s = "AC" + rand(HEX, 32), rand(HEX, 32)
+    rows["twilio auth token after the account sid"] = line(
+        "sms.py", f'client = Client("{sid}", "{s}")', [s], [sid]
+    )
+    s = rand(HEX, 32)
+    rows["twilio auth token under a twilio name"] = line(
+        "config.js", f"  twilioAuth: '{s}',", [s], ["twilioAuth: '"]
+    )
+    s = discord_token()
+    rows["discord bot token"] = line("bot.py", f"client.run({s!r})", [s], ["client.run("])
+    s = f"{RNG.randrange(10**9, 10**10)}:AA{rand(URLSAFE, 33)}"
+    rows["telegram bot token"] = line(
+        "bot.py", f"bot = telebot.TeleBot({s!r})", [s], ["telebot.TeleBot("]
+    )
+    s = f"{RNG.randrange(10**8, 10**9)}:AA{rand(URLSAFE, 33)}"
+    rows["telegram bot token in the bot api url"] = line(
+        "notify.sh",
+        f"curl -s https://api.telegram.org/bot{s}/sendMessage -d text=done",
+        [s],
+        ["https://api.telegram.org/bot", "/sendMessage -d text=done"],
+    )
+    return rows
+
+
+SHAPES: dict[str, Row] = {**_key_rows(), **_token_rows()}
 
 
 @pytest.mark.parametrize(("path", "lines", "secrets", "kept"), SHAPES.values(), ids=SHAPES.keys())
@@ -180,9 +223,37 @@ _KEY_LOOK_ALIKES: list[tuple[str, str, str | list[str]]] = [
         ],
     ),
 ]
+_TOKEN_LOOK_ALIKES: list[tuple[str, str, str | list[str]]] = [
+    (
+        "hf_hub_download",
+        "download.py",
+        'path = hf_hub_download(repo_id="org/model-GGUF", filename="model.gguf")',
+    ),
+    (
+        "hf_-prefixed objective-c identifier",
+        "Health.m",
+        "- (id)hf_requiredCharacteristicTypesForDisplayMetadata;",
+    ),
+    ("telegram-like id with short text", "log.py", 'log.info("12345678:short text")'),
+    (
+        "xsd type with a telegram-like shape",
+        "schema.xsd",
+        '<xsd:element name="Code" type="clm12345678:AgencyIdentificationCodeContentType"/>',
+    ),
+    (
+        "dotted name shaped like a discord token",
+        "app.py",
+        "MessageDispatcherFactory.create.withDefaultSettingsAndRetryPolicy()",
+    ),
+    (
+        "twilio account sid",
+        "sms.py",
+        f'TWILIO_ACCOUNT_SID = "AC{rand(HEX, 32)}"',
+    ),
+]
 LOOK_ALIKES: dict[str, tuple[str, list[str]]] = {
     name: (path, ["+" + text] if isinstance(text, str) else text)
-    for name, path, text in [*_KEY_LOOK_ALIKES]
+    for name, path, text in [*_KEY_LOOK_ALIKES, *_TOKEN_LOOK_ALIKES]
 }
 
 

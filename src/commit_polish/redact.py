@@ -4,12 +4,21 @@ Two layers, both applied before the prompt is built:
 
 * files that exist to hold secrets (``.env``, ``*.pem``, ``id_rsa``, keystores, ``.netrc`` …)
   are listed by name only (``diff.skip_reason`` says "secret");
-* in every other file, and in the user's draft and recent commit subjects, private-key
-  blocks (and lines of key material whose BEGIN line is outside the hunk), tokens with a
-  recognisable shape (AWS, GitHub, GitLab, Slack, OpenAI-style,
-  Google, Stripe, JWTs, ``Bearer`` headers, passwords in URLs) and values assigned to
-  secret-looking names (``password``, ``secret``, ``token``, ``api_key`` …) become
-  ``[REDACTED]``.
+* in every other file, and in the user's draft and recent commit subjects, what follows
+  becomes ``[REDACTED]``.
+
+What is recognised:
+
+* private keys: a block from its BEGIN line to its END line; without the BEGIN line in
+  view (a hunk inside a key), lines of key material, in hunk bodies and in git's hunk
+  header (see ``_key_material``);
+* tokens by their shape: AWS key ids, GitHub, GitLab, Slack, OpenAI-style, Google, Stripe
+  and package-registry tokens, JWTs, ``Bearer`` and ``Basic`` credentials, Hugging Face
+  (``hf_``, ``api_org_``), SendGrid (``SG.``), Twilio (``SK`` API keys, and the auth token
+  after an account SID or under a twilio name), Discord and Telegram bot tokens;
+* passwords in URLs (``scheme://user:password@host``);
+* values assigned to secret-looking names (``password``, ``secret``, ``token``,
+  ``api_key`` …).
 
 Assignments are judged with few false positives in mind: in source code only a string
 literal counts as a value (``token = next_token()`` is code, not a secret); in config-like
@@ -19,6 +28,7 @@ a boolean, or a reference such as ``${VAR}`` or ``%(name)s``.
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import itertools
 import re
@@ -96,25 +106,48 @@ _DESCRIPTIVE_FIRST = _wordset(
     "check reset forgot get set on handle toggle"
 )
 
-_TOKENS: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(p)
-    for p in (
-        r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b",  # AWS access key id
-        r"\bgh[opsur]_[A-Za-z0-9]{30,255}\b",  # GitHub tokens
-        r"\bgithub_pat_[A-Za-z0-9_]{22,255}\b",
-        r"\bglpat-[A-Za-z0-9_\-]{20,}",  # GitLab
-        r"\bxox[abprse]-[A-Za-z0-9\-]{10,}",  # Slack
-        r"https://hooks\.slack\.com/services/[A-Za-z0-9/_\-]+",
-        r"\bsk-(?:proj-|svcacct-|admin-|ant-)?(?=[A-Za-z0-9_\-]*\d)[A-Za-z0-9_\-]{20,}",  # OpenAI
-        r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}\b",  # Stripe
-        r"\bAIza[0-9A-Za-z_\-]{35}",  # Google API key
-        r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*",  # JWT
-        r"\bnpm_[A-Za-z0-9]{36}\b",  # npm
-        r"\bpypi-AgE[A-Za-z0-9_\-]{50,}",  # PyPI
-        r"(?<=\bBearer )[A-Za-z0-9._~+/=\-]{16,}",  # Authorization: Bearer …
-        r"(?<=\bBasic )[A-Za-z0-9+/]{12,}={0,2}",  # Authorization: Basic …
-    )
+# Tokens with a recognisable shape. Those that start at a word boundary are written
+# without their leading ``\b``: one alternation behind a single ``\b`` scans a line once,
+# about three times faster than a pass for each pattern.
+_WORD_TOKENS = (
+    r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b",  # AWS access key id
+    r"gh[opsur]_[A-Za-z0-9]{30,255}\b",  # GitHub tokens
+    r"github_pat_[A-Za-z0-9_]{22,255}\b",
+    r"glpat-[A-Za-z0-9_\-]{20,}",  # GitLab
+    r"xox[abprse]-[A-Za-z0-9\-]{10,}",  # Slack
+    r"sk-(?:proj-|svcacct-|admin-|ant-)?(?=[A-Za-z0-9_\-]*\d)[A-Za-z0-9_\-]{20,}",  # OpenAI
+    r"[rs]k_(?:live|test)_[A-Za-z0-9]{16,}\b",  # Stripe
+    r"AIza[0-9A-Za-z_\-]{35}",  # Google API key
+    r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*",  # JWT
+    r"npm_[A-Za-z0-9]{36}\b",  # npm
+    r"pypi-AgE[A-Za-z0-9_\-]{50,}",  # PyPI
+    # These follow the published gitleaks rules named in each comment.
+    r"hf_[A-Za-z0-9]{34}\b",  # huggingface-access-token: exactly 34 after hf_
+    r"api_org_[A-Za-z]{34}\b",  # huggingface-organization-api-token
+    r"SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}(?![A-Za-z0-9_\-])",  # sendgrid-api-token
+    r"SK[0-9a-fA-F]{32}\b",  # twilio-api-key
 )
+_OTHER_TOKENS = (
+    r"https://hooks\.slack\.com/services/[A-Za-z0-9/_\-]+",
+    r"(?<=\bBearer )[A-Za-z0-9._~+/=\-]{16,}",  # Authorization: Bearer …
+    r"(?<=\bBasic )[A-Za-z0-9+/]{12,}={0,2}",  # Authorization: Basic …
+    # telegram-bot-api-token: bot id, colon, A and 34 more; also inside .../bot<token>/...
+    r"(?:(?<=bot)|(?<!\w))\d{8,10}:A[A-Za-z0-9_\-]{34}(?![A-Za-z0-9_\-])",
+)
+_TOKENS = re.compile(
+    r"\b(?:" + "|".join(_WORD_TOKENS) + ")|" + "|".join(f"(?:{p})" for p in _OTHER_TOKENS)
+)
+# Discord bot token: base64url of the bot's numeric id (17-20 digits), a 6-character
+# timestamp and an HMAC, dot-separated; the first part must decode to digits.
+_DISCORD = re.compile(
+    r"(?<![A-Za-z0-9_\-.])(?P<id>[MNO][A-Za-z0-9_\-]{22,26})"
+    r"\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,38}(?![A-Za-z0-9_\-])"
+)
+# Twilio: an account SID (AC + 32 hex) is an identifier and is kept, but the 32-hex auth
+# token that follows it in ``Client(sid, token)`` or ``sid:token`` is not; nor is 32 hex
+# assigned to a name that says twilio (``twilioAuth``). (gitleaks covers only SK keys.)
+_TWILIO_PAIR = re.compile(r"""\b(AC[0-9a-f]{32}["']?\s*[,:]\s*["']?)[0-9a-f]{32}\b""")
+_HEX32 = re.compile(r"[0-9a-fA-F]{32}")
 _URL_PASSWORD = re.compile(r"(://[^/\s:@'\"]+):[^/\s@'\"]+(?=@)")  # user:password@host
 
 _KEY_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
@@ -192,7 +225,10 @@ def _is_code(path: str | None) -> bool:
 
 def _assignment(match: re.Match[str], code: bool) -> str:
     whole = match.group(0)
-    if not is_secret_name(match.group("name")):
+    name = match.group("name")
+    value = match.group("inner") if match.group("quote") else match.group("bare")
+    twilio = "twilio" in name.lower() and _HEX32.fullmatch(value or "")
+    if not twilio and not is_secret_name(name):
         return whole
     start = match.start("value") - match.start()
     quote = match.group("quote")
@@ -241,10 +277,22 @@ def redact_line(line: str, *, code: bool = False) -> str:
     return _redact(line, code)
 
 
+def _discord(match: re.Match[str]) -> str:
+    part = match.group("id")
+    try:
+        user_id = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+    except ValueError:  # binascii.Error: not base64 of whole bytes
+        return match.group(0)
+    return PLACEHOLDER if user_id.isdigit() else match.group(0)
+
+
 def _redact(line: str, code: bool) -> str:
     line = _KEY_ONE_LINE.sub(PLACEHOLDER, line)
-    for pattern in _TOKENS:
-        line = pattern.sub(PLACEHOLDER, line)
+    line = _TOKENS.sub(PLACEHOLDER, line)
+    if "." in line:
+        line = _DISCORD.sub(_discord, line)
+    if "AC" in line:
+        line = _TWILIO_PAIR.sub(r"\1" + PLACEHOLDER, line)
     line = _URL_PASSWORD.sub(r"\1:" + PLACEHOLDER, line)
     return _ASSIGN.sub(lambda m: _assignment(m, code), line)
 
