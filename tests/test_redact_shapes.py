@@ -28,6 +28,11 @@ def rand(alphabet: str, n: int) -> str:
     return "".join(RNG.choice(alphabet) for _ in range(n))
 
 
+def password(n: int = 14) -> str:
+    """Letters, digits and a few punctuation marks, as people choose them."""
+    return rand(ALNUM, n - 2) + RNG.choice("!#%^~") + RNG.choice(string.digits)
+
+
 def key_line(n: int = 64) -> str:
     """One line of a PEM or OpenSSH key body: base64 with all three character classes."""
     while True:
@@ -162,7 +167,28 @@ def _token_rows() -> dict[str, Row]:
     return rows
 
 
-SHAPES: dict[str, Row] = {**_key_rows(), **_token_rows()}
+def _declaration_rows() -> dict[str, Row]:
+    rows: dict[str, Row] = {}
+    s = password(20)
+    rows["typescript typed const"] = line(
+        "src/api.ts", f'export const apiToken: string = "{s}";', [s], ["export const apiToken"]
+    )
+    s = password(20)
+    rows["kotlin typed val"] = line(
+        "Api.kt", f'    private val apiKey: String = "{s}"', [s], ["private val apiKey"]
+    )
+    s = password(20)
+    rows["rust typed const"] = line(
+        "src/main.rs", f'const API_TOKEN: &str = "{s}";', [s], ["const API_TOKEN: &str = "]
+    )
+    return rows
+
+
+SHAPES: dict[str, Row] = {
+    **_key_rows(),
+    **_token_rows(),
+    **_declaration_rows(),
+}
 
 
 @pytest.mark.parametrize(("path", "lines", "secrets", "kept"), SHAPES.values(), ids=SHAPES.keys())
@@ -251,9 +277,23 @@ _TOKEN_LOOK_ALIKES: list[tuple[str, str, str | list[str]]] = [
         f'TWILIO_ACCOUNT_SID = "AC{rand(HEX, 32)}"',
     ),
 ]
+_DECLARATION_LOOK_ALIKES: list[tuple[str, str, str | list[str]]] = [
+    ("form field named password", "forms.py", 'password_field = form.get("password")'),
+    ("token from a function", "lexer.py", "token = next_token()"),
+    ("uuid", "ids.py", 'REQUEST_ID = "123e4567-e89b-12d3-a456-426614174000"'),
+    ("version string", "pkg.py", '__version__ = "1.2.3"'),
+    ("dependency version", "package.json", '    "typescript": "^5.4.2",'),
+    ("typescript property declaration", "src/api.ts", "  apiToken: string;"),
+    ("typescript typed const from a call", "src/api.ts", "const apiToken: string = getToken();"),
+    ("python empty default", "auth.py", 'def login(user: str, password: str = "") -> None:'),
+]
 LOOK_ALIKES: dict[str, tuple[str, list[str]]] = {
     name: (path, ["+" + text] if isinstance(text, str) else text)
-    for name, path, text in [*_KEY_LOOK_ALIKES, *_TOKEN_LOOK_ALIKES]
+    for name, path, text in [
+        *_KEY_LOOK_ALIKES,
+        *_TOKEN_LOOK_ALIKES,
+        *_DECLARATION_LOOK_ALIKES,
+    ]
 }
 
 

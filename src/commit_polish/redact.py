@@ -18,7 +18,7 @@ What is recognised:
   after an account SID or under a twilio name), Discord and Telegram bot tokens;
 * passwords in URLs (``scheme://user:password@host``);
 * values assigned to secret-looking names (``password``, ``secret``, ``token``,
-  ``api_key`` …).
+  ``api_key`` …), in code also past a declared type (``apiToken: string = "…"``).
 
 Assignments are judged with few false positives in mind: in source code only a string
 literal counts as a value (``token = next_token()`` is code, not a secret); in config-like
@@ -176,13 +176,21 @@ _UPPER, _LOWER, _DIGIT = re.compile("[A-Z]"), re.compile("[a-z]"), re.compile("[
 _NOT_KEY, _BASE64, _KEY_LINE = 0, 1, 2
 
 # NAME (optionally quoted) then an assignment operator, then the value.
-_ASSIGN = re.compile(
-    r"""(?P<q>["']?)(?P<name>[A-Za-z_$@][\w.\-]*)(?P=q)\s*"""
-    r"""(?P<op>:=|=>|\?=|\+=|=(?!=)|:(?![:/]))[ \t]*"""
+_ASSIGN_NAME = r"""(?P<q>["']?)(?P<name>[A-Za-z_$@][\w.\-]*)(?P=q)"""
+_ASSIGN_VALUE = (
+    r"""\s*(?P<op>:=|=>|\?=|\+=|=(?!=)|:(?![:/]))[ \t]*"""
     r"""(?P<value>"""
     r"""(?P<prefix>[rRbBuUfF]{0,2})(?P<quote>["'`])(?P<inner>(?:\\.|(?!(?P=quote)).)*)(?P=quote)?"""
     r"""|(?P<bare>[^\s'"`,;]+))"""
 )
+# In code, a declared type may stand between the name and ``=``: TypeScript, Kotlin, Swift,
+# Scala and Python annotations (``apiToken: string = "…"``, ``string | undefined``,
+# ``Optional[str]``) and Rust's ``&str`` or ``&'static str``. Only taken when ``=`` follows,
+# so ``apiToken: string;`` stays a declaration and YAML's ``key: a=b`` is not read as one.
+_TYPE_WORD = r"""&?(?:'\w+\s+)?[A-Za-z_][\w.]*(?![\w.])(?:<[^<>=\n]*>|\[[^\[\]=\n]*\])?\??"""
+_DECLARED_TYPE = rf"""(?:\s*:\s*{_TYPE_WORD}(?:\s*\|\s*{_TYPE_WORD})*(?=\s*=(?![=>])))?"""
+_ASSIGN = re.compile(_ASSIGN_NAME + _ASSIGN_VALUE)
+_ASSIGN_CODE = re.compile(_ASSIGN_NAME + _DECLARED_TYPE + _ASSIGN_VALUE)
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _NOT_A_VALUE = re.compile(
     r"""^(?:[-+]?\d+(?:\.\d+)?|true|false|yes|no|on|off|null|none|nil|undefined|~"""
@@ -294,7 +302,7 @@ def _redact(line: str, code: bool) -> str:
     if "AC" in line:
         line = _TWILIO_PAIR.sub(r"\1" + PLACEHOLDER, line)
     line = _URL_PASSWORD.sub(r"\1:" + PLACEHOLDER, line)
-    return _ASSIGN.sub(lambda m: _assignment(m, code), line)
+    return (_ASSIGN_CODE if code else _ASSIGN).sub(lambda m: _assignment(m, code), line)
 
 
 def redact_lines(lines: Iterable[str], *, path: str | None = None, diff: bool = False) -> list[str]:
