@@ -184,10 +184,53 @@ def _declaration_rows() -> dict[str, Row]:
     return rows
 
 
+def _connection_rows() -> dict[str, Row]:
+    rows: dict[str, Row] = {}
+    s = password()
+    rows["c# connection string Password="] = line(
+        "Data/Db.cs",
+        f'var cs = "Server=db;Database=app;User Id=app;Password={s};Encrypt=true";',
+        [s],
+        ['var cs = "Server=db;Database=app;User Id=app;Password=', ";Encrypt=true"],
+    )
+    s = password()
+    rows["json connection string Password="] = line(
+        "appsettings.json",
+        f'    "Default": "Server=db;Database=app;User Id=app;Password={s};"',
+        [s],
+        ['"Default": "Server=db;Database=app;User Id=app;Password='],
+    )
+    s = password()
+    rows["odbc connection string Pwd="] = line(
+        "db.py",
+        f'CONN = "Driver={{ODBC Driver 18}};Server=db;Uid=app;Pwd={s};"',
+        [s],
+        ["Driver={ODBC Driver 18};Server=db;Uid=app;Pwd="],
+    )
+    s = rand(B64, 86) + "=="
+    rows["azure storage AccountKey="] = line(
+        "Startup.cs",
+        'var conn = "DefaultEndpointsProtocol=https;AccountName=acct;'
+        f'AccountKey={s};EndpointSuffix=core.windows.net";',
+        [s],
+        ["AccountName=acct;AccountKey=", ";EndpointSuffix=core.windows.net"],
+    )
+    s = rand(B64, 43) + "="
+    rows["azure service bus SharedAccessKey="] = line(
+        "local.settings.json",
+        '    "Bus": "Endpoint=sb://ns.servicebus.windows.net/;'
+        f'SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey={s}"',
+        [s],
+        ["SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey="],
+    )
+    return rows
+
+
 SHAPES: dict[str, Row] = {
     **_key_rows(),
     **_token_rows(),
     **_declaration_rows(),
+    **_connection_rows(),
 }
 
 
@@ -287,12 +330,29 @@ _DECLARATION_LOOK_ALIKES: list[tuple[str, str, str | list[str]]] = [
     ("typescript typed const from a call", "src/api.ts", "const apiToken: string = getToken();"),
     ("python empty default", "auth.py", 'def login(user: str, password: str = "") -> None:'),
 ]
+_CONNECTION_LOOK_ALIKES: list[tuple[str, str, str | list[str]]] = [
+    ("sig from a function", "crypto.py", "sig = signature(payload, key)"),
+    (
+        "connection string without a password",
+        "Db.cs",
+        'var cs = "Server=db;Integrated Security=true;";',
+    ),
+    (
+        "connection string built from parts",
+        "Db.cs",
+        'var cs = $"Server={host};User Id={user};Password={password};";',
+    ),
+    ("connection string concatenated", "db.js", "const cs = 'Server=db;Password=' + pw + ';';"),
+    ("connection string format", "db.py", 'cs = "Server=db;Pwd=%s;" % pwd'),
+    ("AccountKey concatenated", "Store.cs", 'var c = "AccountName=a;AccountKey=" + key;'),
+]
 LOOK_ALIKES: dict[str, tuple[str, list[str]]] = {
     name: (path, ["+" + text] if isinstance(text, str) else text)
     for name, path, text in [
         *_KEY_LOOK_ALIKES,
         *_TOKEN_LOOK_ALIKES,
         *_DECLARATION_LOOK_ALIKES,
+        *_CONNECTION_LOOK_ALIKES,
     ]
 }
 

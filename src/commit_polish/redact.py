@@ -17,6 +17,8 @@ What is recognised:
   (``hf_``, ``api_org_``), SendGrid (``SG.``), Twilio (``SK`` API keys, and the auth token
   after an account SID or under a twilio name), Discord and Telegram bot tokens;
 * passwords in URLs (``scheme://user:password@host``);
+* in connection strings, ``Password=`` and ``Pwd=`` (ADO.NET, ODBC), Azure ``AccountKey=``
+  and ``SharedAccessKey=``: the value only, the rest of the string is kept;
 * values assigned to secret-looking names (``password``, ``secret``, ``token``,
   ``api_key`` …), in code also past a declared type (``apiToken: string = "…"``).
 
@@ -148,6 +150,21 @@ _DISCORD = re.compile(
 # assigned to a name that says twilio (``twilioAuth``). (gitleaks covers only SK keys.)
 _TWILIO_PAIR = re.compile(r"""\b(AC[0-9a-f]{32}["']?\s*[,:]\s*["']?)[0-9a-f]{32}\b""")
 _HEX32 = re.compile(r"[0-9a-fA-F]{32}")
+# Connection strings: ``key=value`` pairs separated by ``;`` (ADO.NET and ODBC ``Password``
+# and ``Pwd``; Azure Storage ``AccountKey`` and Service Bus ``SharedAccessKey``, as the
+# Azure docs write them). A pair counts after ``;`` or an opening quote, so that
+# ``password = getpass()`` in code is left to the assignment rule; its value runs to the
+# next ``;`` or quote (spaces included), or is one single-quoted string.
+_CONN_PAIR = re.compile(
+    r"""(?i)\b(?P<key>(?:password|pwd|accountkey|sharedaccesskey)\s*=\s*)"""
+    r"""(?P<value>'(?![\s+])[^'\n]*'|[^;"'\n]+)"""
+)
+# A value that names or templates a secret rather than being one: ``$VAR``, ``${VAR}``,
+# ``$(cmd)``, ``%(name)s``, ``%s``, ``%VAR%``, ``{name}``, ``{{ x }}``, ``<password>``,
+# ``[PASSWORD]`` (and ``[REDACTED]``), ``***``, ``xxx``, ``...``.
+_REFERENCE = re.compile(
+    r"""\$.*|%\(.*|%[-+ #0-9.]*[a-z]|%\w+%|\{.*|\[.*|<[^>]*>|\*+|x{3,}|\.{3}""", re.I
+)
 _URL_PASSWORD = re.compile(r"(://[^/\s:@'\"]+):[^/\s@'\"]+(?=@)")  # user:password@host
 
 _KEY_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
@@ -285,6 +302,18 @@ def redact_line(line: str, *, code: bool = False) -> str:
     return _redact(line, code)
 
 
+def _is_reference(value: str) -> bool:
+    value = value.strip().strip("'\"")
+    return not value or _REFERENCE.fullmatch(value) is not None
+
+
+def _conn_pair(match: re.Match[str]) -> str:
+    before = match.string[: match.start()].rstrip()[-1:]
+    if before not in (";", '"', "'") or _is_reference(match.group("value")):
+        return match.group(0)
+    return match.group("key") + PLACEHOLDER
+
+
 def _discord(match: re.Match[str]) -> str:
     part = match.group("id")
     try:
@@ -301,6 +330,8 @@ def _redact(line: str, code: bool) -> str:
         line = _DISCORD.sub(_discord, line)
     if "AC" in line:
         line = _TWILIO_PAIR.sub(r"\1" + PLACEHOLDER, line)
+    if "=" in line:
+        line = _CONN_PAIR.sub(_conn_pair, line)
     line = _URL_PASSWORD.sub(r"\1:" + PLACEHOLDER, line)
     return (_ASSIGN_CODE if code else _ASSIGN).sub(lambda m: _assignment(m, code), line)
 
