@@ -193,7 +193,9 @@ _UPPER, _LOWER, _DIGIT = re.compile("[A-Z]"), re.compile("[a-z]"), re.compile("[
 _NOT_KEY, _BASE64, _KEY_LINE = 0, 1, 2
 
 # NAME (optionally quoted) then an assignment operator, then the value.
-_ASSIGN_NAME = r"""(?P<q>["']?)(?P<name>[A-Za-z_$@][\w.\-]*)(?P=q)"""
+# The name is taken whole (``(?![\w.\-])``): a shorter one could never be followed by an
+# operator, and trying each would cost every line a retry per character of each name.
+_ASSIGN_NAME = r"""(?P<q>["']?)(?P<name>[A-Za-z_$@][\w.\-]*(?![\w.\-]))(?P=q)"""
 _ASSIGN_VALUE = (
     r"""\s*(?P<op>:=|=>|\?=|\+=|=(?!=)|:(?![:/]))[ \t]*"""
     r"""(?P<value>"""
