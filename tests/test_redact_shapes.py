@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import random
 import string
+from urllib.parse import quote
 
 import pytest
 
@@ -226,11 +227,64 @@ def _connection_rows() -> dict[str, Row]:
     return rows
 
 
+def _url_rows() -> dict[str, Row]:
+    rows: dict[str, Row] = {}
+    a, b = password(8), password(8)
+    rows["url password containing @"] = line(
+        "db.py",
+        f'DSN = "postgres://app:{a}@{b}@db.internal:5432/app"',
+        [a, b, f"{a}@{b}"],
+        ["postgres://app:", "@db.internal:5432/app"],
+    )
+    a, b = password(6), password(9)
+    rows["url password containing @ and :, in yaml"] = line(
+        "deploy.yml",
+        f"  remote: https://deploy:{a}@:{b}@git.example.com/app.git",
+        [a, b],
+        ["https://deploy:", "@git.example.com/app.git"],
+    )
+    s = password(24)
+    rows["redis url with an empty user"] = line(
+        "settings.py", f'CACHE = "redis://:{s}@cache:6379/0"', [s], ["redis://:", "@cache:6379/0"]
+    )
+    s = quote(rand(B64, 43) + "=", safe="")
+    rows["azure sas sig="] = line(
+        "upload.py",
+        'URL = "https://acct.blob.core.windows.net/c/b.txt?sv=2022-11-02&ss=b&sp=r'
+        f'&se=2030-01-01T00:00:00Z&spr=https&sig={s}"',
+        [s],
+        ["?sv=2022-11-02&ss=b&sp=r&se=2030-01-01T00:00:00Z&spr=https&sig="],
+    )
+    s = password()
+    rows["?password= in a url in javascript"] = line(
+        "src/login.js",
+        f'fetch("https://api.example.com/login?user=me&password={s}&remember=1")',
+        [s],
+        ["?user=me&password=", "&remember=1"],
+    )
+    s = rand(URLSAFE, 32)
+    rows["&token= in a url in python"] = line(
+        "client.py",
+        f'resp = get("https://api.example.com/v1/items?limit=10&token={s}")',
+        [s],
+        ["?limit=10&token="],
+    )
+    s = rand(URLSAFE, 40)
+    rows["?access_token= in a url in go"] = line(
+        "graph.go",
+        f'resp, err := http.Get("https://graph.example.com/me?access_token={s}&fields=id")',
+        [s],
+        ["/me?access_token=", "&fields=id"],
+    )
+    return rows
+
+
 SHAPES: dict[str, Row] = {
     **_key_rows(),
     **_token_rows(),
     **_declaration_rows(),
     **_connection_rows(),
+    **_url_rows(),
 }
 
 
@@ -346,6 +400,29 @@ _CONNECTION_LOOK_ALIKES: list[tuple[str, str, str | list[str]]] = [
     ("connection string format", "db.py", 'cs = "Server=db;Pwd=%s;" % pwd'),
     ("AccountKey concatenated", "Store.cs", 'var c = "AccountName=a;AccountKey=" + key;'),
 ]
+_URL_LOOK_ALIKES: list[tuple[str, str, str | list[str]]] = [
+    ("url with a port and no password", "app.py", 'URL = "https://example.com:8080/@user/posts"'),
+    ("url template password", "db.py", 'DSN = f"postgres://{user}:{password}@{host}/app"'),
+    (
+        "url password from the environment",
+        "compose.yml",
+        "      DB_URL: postgres://app:${DB_PASS}@db/app",
+    ),
+    ("ssh remote", "README.md", "git clone git@github.com:org/repo.git"),
+    (
+        "package url with @ in the path",
+        "index.html",
+        '<script src="https://cdn.example.com/npm/@scope/pkg@1.2.3/x.js">',
+    ),
+    ("query without secrets", "app.js", "fetch(`/search?q=${query}&page=2&sort=name`)"),
+    ("query token from a template", "app.js", "fetch(`/api/items?token=${token}`)"),
+    ("query token concatenated", "app.py", 'url = base + "?token=" + token'),
+    (
+        "query describing a token",
+        "app.py",
+        'URL = "https://auth.example.com/authorize?token_type=bearer"',
+    ),
+]
 LOOK_ALIKES: dict[str, tuple[str, list[str]]] = {
     name: (path, ["+" + text] if isinstance(text, str) else text)
     for name, path, text in [
@@ -353,6 +430,7 @@ LOOK_ALIKES: dict[str, tuple[str, list[str]]] = {
         *_TOKEN_LOOK_ALIKES,
         *_DECLARATION_LOOK_ALIKES,
         *_CONNECTION_LOOK_ALIKES,
+        *_URL_LOOK_ALIKES,
     ]
 }
 

@@ -16,11 +16,16 @@ What is recognised:
   and package-registry tokens, JWTs, ``Bearer`` and ``Basic`` credentials, Hugging Face
   (``hf_``, ``api_org_``), SendGrid (``SG.``), Twilio (``SK`` API keys, and the auth token
   after an account SID or under a twilio name), Discord and Telegram bot tokens;
-* passwords in URLs (``scheme://user:password@host``);
+* passwords in URLs (``scheme://user:password@host``, the password running to the last
+  ``@`` before the host), and secrets in a URL's query (``?password=``, ``&token=``,
+  ``&access_token=``, Azure SAS ``sig=``, ``X-Amz-Signature=``);
 * in connection strings, ``Password=`` and ``Pwd=`` (ADO.NET, ODBC), Azure ``AccountKey=``
   and ``SharedAccessKey=``: the value only, the rest of the string is kept;
 * values assigned to secret-looking names (``password``, ``secret``, ``token``,
   ``api_key`` …), in code also past a declared type (``apiToken: string = "…"``).
+
+A value that is a reference (``$VAR``, ``${VAR}``, ``{password}``, ``%s``, ``<password>``,
+``***`` …) names a secret rather than holding one, and is kept.
 
 Assignments are judged with few false positives in mind: in source code only a string
 literal counts as a value (``token = next_token()`` is code, not a secret); in config-like
@@ -165,7 +170,13 @@ _CONN_PAIR = re.compile(
 _REFERENCE = re.compile(
     r"""\$.*|%\(.*|%[-+ #0-9.]*[a-z]|%\w+%|\{.*|\[.*|<[^>]*>|\*+|x{3,}|\.{3}""", re.I
 )
-_URL_PASSWORD = re.compile(r"(://[^/\s:@'\"]+):[^/\s@'\"]+(?=@)")  # user:password@host
+# scheme://user:password@host. The authority ends at the first / ? or # (RFC 3986) and the
+# password at its last @, as urllib.parse splits it: a password may hold @ and :, and the
+# user may be empty (redis://:password@host).
+_URL_PASSWORD = re.compile(r"""(?P<head>://[^/?#\s:@'"]*):(?P<password>[^/?#\s'"]+)@""")
+# In a URL's query: ?password=…, &token=…, &access_token=… (secret-looking names), and the
+# signatures that make a URL a credential: Azure SAS ``sig=``, ``X-Amz-Signature=``.
+_QUERY = re.compile(r"""(?P<head>[?&](?P<name>[A-Za-z_][\w.\-]*)=)(?P<value>[^&#\s'"`<>]+)""")
 
 _KEY_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
 _KEY_END = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
@@ -264,6 +275,8 @@ def _assignment(match: re.Match[str], code: bool) -> str:
         if not inner.strip() or _NOT_A_VALUE.match(inner.strip()):
             return whole
         closing = quote if whole.endswith(quote) and len(match.group("value")) > 1 else ""
+        if code and not closing:  # the quote ends a literal: "?token=" + token
+            return whole
         return whole[:start] + match.group("prefix") + quote + PLACEHOLDER + closing
     bare = match.group("bare") or ""
     if code or _NOT_A_VALUE.match(bare) or match.group("op") in ("=>", "+="):
@@ -316,6 +329,20 @@ def _conn_pair(match: re.Match[str]) -> str:
     return match.group("key") + PLACEHOLDER
 
 
+def _url_password(match: re.Match[str]) -> str:
+    if _is_reference(match.group("password")):
+        return match.group(0)
+    return match.group("head") + ":" + PLACEHOLDER + "@"
+
+
+def _query(match: re.Match[str]) -> str:
+    name = match.group("name")
+    signature = _words(name)[-1:] in (["sig"], ["signature"])
+    if not (signature or is_secret_name(name)) or _is_reference(match.group("value")):
+        return match.group(0)
+    return match.group("head") + PLACEHOLDER
+
+
 def _discord(match: re.Match[str]) -> str:
     part = match.group("id")
     try:
@@ -334,7 +361,10 @@ def _redact(line: str, code: bool) -> str:
         line = _TWILIO_PAIR.sub(r"\1" + PLACEHOLDER, line)
     if "=" in line:
         line = _CONN_PAIR.sub(_conn_pair, line)
-    line = _URL_PASSWORD.sub(r"\1:" + PLACEHOLDER, line)
+    if "://" in line:
+        line = _URL_PASSWORD.sub(_url_password, line)
+    if "=" in line and ("?" in line or "&" in line):
+        line = _QUERY.sub(_query, line)
     return (_ASSIGN_CODE if code else _ASSIGN).sub(lambda m: _assignment(m, code), line)
 
 
