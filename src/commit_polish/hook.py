@@ -129,8 +129,8 @@ def generate(ctx: Context, *, draft: str, comment: str) -> Generation:
                 status.clear()
     if git.write_tree() != tree:
         raise CommitPolishError(
-            "the staged changes changed while the model was working; message left as git "
-            "wrote it (commit again for a fresh one)"
+            f"the staged changes changed while the model was working{KEPT} "
+            "(commit again for a fresh one)"
         )
     return result
 

@@ -69,6 +69,8 @@ _server_errors: list[tuple[int, str]] = []
 def _keep_error_text(response: Any) -> None:
     """Remember the message of a JSON error body (the SDK reads the body afterwards)."""
     response.read()
+    if response.status_code == 200 and b'"error"' not in response.content[:512]:
+        return  # a reply, not an error: the SDK parses it, once is enough
     try:
         data = response.json()
     except ValueError:
