@@ -129,6 +129,26 @@ SECRETS: list[tuple[str, str, str, str]] = [
         ("password kwarg (go)", "main.go", f'db.Open(Config{{Password: "{s}"}})\n', s)
         for s in [rand(ALNUM, 11)]
     ],
+    *[
+        ("mysqldump -p", "backup.sh", f"mysqldump -u root -p{s} app > app.sql\n", s)
+        for s in [rand(ALNUM, 13)]
+    ],
+    *[
+        ("curl -u user:pass", "upload.sh", f"curl -u ci:{s} -T app.tgz $REPO\n", s)
+        for s in [rand(ALNUM, 13)]
+    ],
+    *[
+        ("dockerfile ENV", "Dockerfile", f"FROM alpine\nENV DB_PASSWORD {s}\n", s)
+        for s in [rand(ALNUM, 13)]
+    ],
+    *[
+        ("xml <password>", "settings.xml", f"<server>\n  <password>{s}</password>\n</server>\n", s)
+        for s in [rand(ALNUM, 13)]
+    ],
+    *[
+        ("php define", "wp-config.php", f"<?php\ndefine('DB_PASSWORD', '{s}');\n", s)
+        for s in [rand(ALNUM, 13)]
+    ],
 ]
 
 BENIGN: list[tuple[str, str]] = [

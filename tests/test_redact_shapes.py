@@ -279,12 +279,95 @@ def _url_rows() -> dict[str, Row]:
     return rows
 
 
+def _command_rows() -> dict[str, Row]:
+    rows: dict[str, Row] = {}
+    s = password()
+    rows["mysqldump -p attached"] = line(
+        "backup.sh", f"mysqldump -u root -p{s} app > app.sql", [s], ["mysqldump -u root -p"]
+    )
+    s = password()
+    rows["mysql -p in an argument list"] = line(
+        "backup.py",
+        f'subprocess.run(["mysql", "-u", "app", "-p{s}", "-e", sql])',
+        [s],
+        ['"-p', '"-e", sql'],
+    )
+    s = password()
+    rows["sshpass -p"] = line(
+        "deploy.sh", f"sshpass -p '{s}' ssh deploy@web1", [s], ["ssh deploy@web1"]
+    )
+    s = password()
+    rows["curl -u user:pass"] = line(
+        "ci.yml", f"  - curl -u deploy:{s} https://repo.example.com/upload", [s], ["-u deploy:"]
+    )
+    s = password()
+    rows["curl --user=user:pass"] = line(
+        "Makefile", f"\tcurl --user=ci:{s} -T dist.tgz $(REPO)", [s], ["--user=ci:", "-T dist"]
+    )
+    s = password()
+    rows["--password as two words"] = line(
+        "release.sh", f"docker login -u ci --password {s} registry.example.com", [s], ["-u ci"]
+    )
+    return rows
+
+
+def _markup_rows() -> dict[str, Row]:
+    rows: dict[str, Row] = {}
+    s = password()
+    rows["dockerfile ENV name value"] = line("Dockerfile", f"ENV DB_PASSWORD {s}", [s], ["ENV"])
+    s, t = password(8), password(8)
+    rows["dockerfile ENV value with spaces"] = line(
+        "docker/app.Dockerfile", f"ENV API_TOKEN {s} {t}", [s, t], ["ENV API_TOKEN"]
+    )
+    s = password()
+    rows["xml <password>"] = line(
+        "settings.xml", f"      <password>{s}</password>", [s], ["<password>", "</password>"]
+    )
+    s = password()
+    rows["xml namespaced <db:password>"] = line(
+        "context.xml",
+        f'  <db:password encrypted="false">{s}</db:password>',
+        [s],
+        ["</db:password>"],
+    )
+    s = password()
+    rows["xml appSettings key/value"] = line(
+        "Web.config", f'    <add key="DbPassword" value="{s}" />', [s], ['key="DbPassword"']
+    )
+    s = password()
+    rows["spring property name/value"] = line(
+        "beans.xml",
+        f'  <property name="password" value="{s}"/>',
+        [s],
+        ['<property name="password" value="'],
+    )
+    s = password()
+    rows["php define"] = line(
+        "wp-config.php", f"define( 'DB_PASSWORD', '{s}' );", [s], ["define( 'DB_PASSWORD', '"]
+    )
+    s = password()
+    rows["php array subscript"] = line(
+        "config.php", f"$config['db_password'] = '{s}';", [s], ["$config['db_password'] = '"]
+    )
+    s = password()
+    rows["python environ subscript"] = line(
+        "conftest.py", f'os.environ["API_TOKEN"] = "{s}"', [s], ['os.environ["API_TOKEN"]']
+    )
+    s = password()
+    rows["go os.Setenv"] = line(
+        "main_test.go", f'os.Setenv("GITHUB_TOKEN", "{s}")', [s], ['os.Setenv("GITHUB_TOKEN", "']
+    )
+    return rows
+
+
 SHAPES: dict[str, Row] = {
     **_key_rows(),
     **_token_rows(),
     **_declaration_rows(),
     **_connection_rows(),
     **_url_rows(),
+    **_command_rows(),
+    **_markup_rows(),
 }
 
 
@@ -423,6 +506,30 @@ _URL_LOOK_ALIKES: list[tuple[str, str, str | list[str]]] = [
         'URL = "https://auth.example.com/authorize?token_type=bearer"',
     ),
 ]
+_COMMAND_LOOK_ALIKES: list[tuple[str, str, str | list[str]]] = [
+    ("mysql -p asks for the password", "backup.sh", "mysql -u root -p app < schema.sql"),
+    ("mysql -P is the port", "backup.sh", "mysql -h db -P 3306 -u app app"),
+    ("mysql -p from a variable", "backup.sh", 'mysqldump -u root -p"$MYSQL_PWD" app'),
+    ("mkdir -p", "Makefile", "\tmkdir -p build/dist"),
+    ("curl -u from variables", "ci.yml", '  - curl -u "$USER:$TOKEN" https://x.example.com'),
+    ("curl -u user only", "ci.sh", "curl -u deploy https://x.example.com"),
+    ("--password-stdin", "ci.sh", 'echo "$PW" | docker login -u ci --password-stdin reg'),
+    ("--password flag declared", "cli.py", "parser.add_argument('--password', help='db')"),
+    ("--password placeholder", "README.md", "    tool login --password <password>"),
+    ("--index-url", "ci.sh", "pip install --index-url https://pkgs.example.com/simple app"),
+]
+_MARKUP_LOOK_ALIKES: list[tuple[str, str, str | list[str]]] = [
+    ("dockerfile ENV ordinary", "Dockerfile", "ENV DB_HOST db.internal"),
+    ("dockerfile ENV from an ARG", "Dockerfile", "ENV DB_PASSWORD ${DB_PASSWORD}"),
+    ("xml ordinary element", "pom.xml", "    <artifactId>app</artifactId>"),
+    ("xml password from a property", "settings.xml", "  <password>${env.REPO_PW}</password>"),
+    ("xml password field label", "form.xml", "  <passwordLabel>Password</passwordLabel>"),
+    ("xml ordinary key/value", "Web.config", '    <add key="Theme" value="dark" />'),
+    ("php define ordinary", "wp-config.php", "define( 'DB_NAME', 'wordpress' );"),
+    ("php define from getenv", "wp-config.php", "define('DB_PASSWORD', getenv('DB_PW'));"),
+    ("environ subscript read", "app.py", 'token = os.environ["API_TOKEN"]'),
+    ("environ subscript compared", "app.py", 'if os.environ["API_TOKEN"] == "": sys.exit(1)'),
+]
 LOOK_ALIKES: dict[str, tuple[str, list[str]]] = {
     name: (path, ["+" + text] if isinstance(text, str) else text)
     for name, path, text in [
@@ -431,6 +538,8 @@ LOOK_ALIKES: dict[str, tuple[str, list[str]]] = {
         *_DECLARATION_LOOK_ALIKES,
         *_CONNECTION_LOOK_ALIKES,
         *_URL_LOOK_ALIKES,
+        *_COMMAND_LOOK_ALIKES,
+        *_MARKUP_LOOK_ALIKES,
     ]
 }
 

@@ -22,7 +22,13 @@ What is recognised:
 * in connection strings, ``Password=`` and ``Pwd=`` (ADO.NET, ODBC), Azure ``AccountKey=``
   and ``SharedAccessKey=``: the value only, the rest of the string is kept;
 * values assigned to secret-looking names (``password``, ``secret``, ``token``,
-  ``api_key`` …), in code also past a declared type (``apiToken: string = "…"``).
+  ``api_key`` …), in code also past a declared type (``apiToken: string = "…"``);
+* values that such a name marks in other ways: Dockerfile ``ENV DB_PASSWORD …``, XML
+  ``<password>…</password>`` and ``<add key="DbPassword" value="…"/>``, PHP
+  ``define('DB_PASSWORD', '…')``, ``setenv("TOKEN", "…")``, ``$cfg['db_password'] = '…'``,
+  and a long option's next word (``--password …``);
+* passwords on command lines: the mysql family's ``-p…``, ``sshpass -p …``, ``curl -u
+  user:…``.
 
 A value that is a reference (``$VAR``, ``${VAR}``, ``{password}``, ``%s``, ``<password>``,
 ``***`` …) names a secret rather than holding one, and is kept.
@@ -105,7 +111,7 @@ _DESCRIPTIVE_LAST = _wordset(
     "filename dir env var header param params prefix suffix pattern regex re len length size "
     "count limit max min ttl timeout expiry expires expiration policy format class cls id ids "
     "index idx hint placeholder help prompt message msg error errors validator widget input "
-    "column col attr attribute form strength reset changed"
+    "column col attr attribute form strength reset changed stdin command cmd"
 )
 # ... or starting with one of these (``max_tokens``, ``show_password``, ``is_secret``).
 _DESCRIPTIVE_FIRST = _wordset(
@@ -177,6 +183,78 @@ _URL_PASSWORD = re.compile(r"""(?P<head>://[^/?#\s:@'"]*):(?P<password>[^/?#\s'"
 # In a URL's query: ?password=…, &token=…, &access_token=… (secret-looking names), and the
 # signatures that make a URL a credential: Azure SAS ``sig=``, ``X-Amz-Signature=``.
 _QUERY = re.compile(r"""(?P<head>[?&](?P<name>[A-Za-z_][\w.\-]*)=)(?P<value>[^&#\s'"`<>]+)""")
+
+# Secrets that a name or a command marks, each ``(guard, pattern)``: the pattern runs only
+# on lines holding its guard. Its ``value`` group is what is replaced; a ``name`` group, when
+# present, must look secret (``is_secret_name``). A reference (``$PW``) is kept.
+_VALUE_Q = r"""(?P<vq>["'])(?P<value>(?:\\.|(?!(?P=vq))[^\n])+)(?P=vq)"""
+_NAMED: tuple[tuple[str, re.Pattern[str]], ...] = (
+    # The mysql family's -pSECRET (only attached: a bare -p asks for it), as a word of a
+    # shell line or one element of an argument list (``"-pSECRET"``).
+    (
+        "-p",
+        re.compile(
+            r"""\b(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mysqlshow|mysqlpump"""
+            r"""|mariadb(?:-dump|-admin|-import|-check|-show)?)\b[^\n|;&]*?(?<=[\s"',\[])-p"""
+            r"""(?P<value>'[^'\n]+'|"[^"\n]+"|[^\s'"`;|&),\]]+)"""
+        ),
+    ),
+    ("sshpass", re.compile(r"""\bsshpass\s+-p\s*(?P<value>'[^'\n]+'|"[^"\n]+"|[^\s'"`;|&]+)""")),
+    # curl -u user:SECRET (--user, --proxy-user; wget's --user is a name, its password is
+    # caught as --password=): the user is kept.
+    (
+        "-u",
+        re.compile(
+            r"""\bcurl\b[^\n|;&]*?\s(?:-u\s*|-U\s*|--user[\s=]+|--proxy-user[\s=]+)"""
+            r"""["']?[^\s:'"]*:(?P<value>[^\s'"]+)"""
+        ),
+    ),
+    # --password SECRET, --api-token SECRET …: a long option and its value as two words
+    # (``--password=SECRET`` is an assignment).
+    (
+        "--",
+        re.compile(
+            r"""(?<![\w-])--(?P<name>[A-Za-z][\w\-]*)[ \t]+(?P<value>[^\s'"`\-][^\s'"`]*)"""
+        ),
+    ),
+    # Dockerfile's legacy ENV NAME VALUE (no =): the value is the rest of the line.
+    (
+        "ENV",
+        re.compile(
+            r"""^[ \t]*ENV[ \t]+(?P<name>[A-Za-z_][\w.\-]*)[ \t]+(?P<value>[^\s=].*?)[ \t]*$"""
+        ),
+    ),
+    # XML: <password>SECRET</password>, <db:password a="b">…</db:password>.
+    (
+        "</",
+        re.compile(
+            r"""<(?P<name>[A-Za-z_][\w.\-:]*)(?:\s[^<>]*)?>(?P<value>[^<>\n]+)</(?P=name)\s*>"""
+        ),
+    ),
+    # XML settings: <add key="DbPassword" value="…"/>, <property name="password" value="…"/>.
+    (
+        "value",
+        re.compile(
+            r"""\b(?:key|name)\s*=\s*(?P<nq>["'])(?P<name>[^"'\n]+)(?P=nq)\s+value\s*=\s*"""
+            + _VALUE_Q
+        ),
+    ),
+    # A string set under a quoted name: PHP's define('DB_PASSWORD', '…'), setenv("TOKEN",
+    # "…"), and subscripts: $cfg['db_password'] = '…'; os.environ["API_TOKEN"] = "…".
+    (
+        "(",
+        re.compile(
+            r"""\b(?:define|setenv|Setenv|putenv|setProperty|setdefault|set|put)\s*\(\s*"""
+            r"""(?P<nq>["'])(?P<name>[\w.\-]+)(?P=nq)\s*,\s*""" + _VALUE_Q
+        ),
+    ),
+    (
+        "[",
+        re.compile(
+            r"""\[\s*(?P<nq>["'])(?P<name>[\w.\-]+)(?P=nq)\s*\]\s*=(?![=>])\s*""" + _VALUE_Q
+        ),
+    ),
+)
 
 _KEY_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
 _KEY_END = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
@@ -343,6 +421,18 @@ def _query(match: re.Match[str]) -> str:
     return match.group("head") + PLACEHOLDER
 
 
+def _named(match: re.Match[str]) -> str:
+    groups = match.groupdict()
+    name = groups.get("name")
+    if (name is not None and not is_secret_name(name.rsplit(":", 1)[-1])) or _is_reference(
+        match.group("value")
+    ):
+        return match.group(0)
+    start, end = (i - match.start() for i in match.span("value"))
+    whole = match.group(0)
+    return whole[:start] + PLACEHOLDER + whole[end:]
+
+
 def _discord(match: re.Match[str]) -> str:
     part = match.group("id")
     try:
@@ -365,6 +455,9 @@ def _redact(line: str, code: bool) -> str:
         line = _URL_PASSWORD.sub(_url_password, line)
     if "=" in line and ("?" in line or "&" in line):
         line = _QUERY.sub(_query, line)
+    for guard, pattern in _NAMED:
+        if guard in line:
+            line = pattern.sub(_named, line)
     return (_ASSIGN_CODE if code else _ASSIGN).sub(lambda m: _assignment(m, code), line)
 
 
