@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from commit_polish import config, errors, evaluate, hook, install, server, status
+from commit_polish import config, configfile, errors, evaluate, hook, install, server, status
 from commit_polish.cli import cli
 from commit_polish.errors import CommitPolishError, ConfigError, LLMError
 
@@ -16,6 +16,9 @@ INTERNAL = "(please report this; COMMIT_POLISH_SKIP=1 turns the hook off)"
 # (command line, module, function that does the command's work)
 COMMANDS = [
     (["config"], config, "load"),
+    (["config", "get", "timeout"], config, "load"),
+    (["config", "set", "timeout", "5"], configfile, "set_from_text"),
+    (["config", "edit"], configfile, "edit"),
     (["status"], status, "collect"),
     (["doctor"], status, "collect"),
     (["stop"], server, "stop"),

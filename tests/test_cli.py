@@ -37,6 +37,36 @@ def test_generate_with_nothing_staged_fails_with_next_step(in_repo: Path) -> Non
     assert result.stderr == "commit-polish: nothing staged (stage changes with: git add)\n"
 
 
+def test_generate_outside_a_repository_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["generate"])
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        "commit-polish: not in a git repository (cd into one, stage changes, run again)\n"
+    )
+
+
+@pytest.mark.parametrize("flag", ["-V", "--version"])
+def test_version(flag: str) -> None:
+    from commit_polish import __version__
+
+    result = CliRunner().invoke(cli, [flag])
+    assert (result.exit_code, result.output) == (0, f"commit-polish, version {__version__}\n")
+
+
+def test_help_lists_each_command_once_and_hides_the_hook() -> None:
+    result = CliRunner().invoke(cli, ["--help"])
+    commands = result.output.split("Commands:\n", 1)[1].splitlines()
+    names = [line.split()[0] for line in commands]
+    assert names == [
+        "config", "eval", "generate", "install", "serve", "status", "stop", "uninstall"
+    ]  # fmt: skip
+    assert "(also: doctor)" in CliRunner().invoke(cli, ["status", "--help"]).output
+    assert CliRunner().invoke(cli, ["doctor", "--help"]).exit_code == 0
+
+
 def test_generate_server_down_exits_nonzero(
     in_repo: Path, closed_port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -47,7 +77,7 @@ def test_generate_server_down_exits_nonzero(
     assert result.exit_code == 1
     assert result.stderr == (
         f"commit-polish: no server at http://127.0.0.1:{closed_port}/v1 "
-        "(start it with: commit-polish serve)\n"
+        "(start it with: commit-polish serve --detach)\n"
     )
 
 
@@ -146,7 +176,7 @@ def test_launch_hook_with_server_down_imports_no_litellm(repo: Path, closed_port
     assert out.stdout.strip() == "0 False", out.stderr
     assert out.stderr == (
         f"commit-polish: no server at http://127.0.0.1:{closed_port}/v1 "
-        "(start it with: commit-polish serve)\n"
+        "(start it with: commit-polish serve --detach)\n"
     )
     assert msg.read_text() == "\n# git's comment\n"
 

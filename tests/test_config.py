@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from helpers import git
 
 from commit_polish import config, paths
 from commit_polish.cli import cli
@@ -528,72 +529,75 @@ def test_write_user_config_refuses_broken_file() -> None:
 # ------------------------------------------------------------------ describe / CLI
 
 
-def test_describe_lists_every_key_with_source(tmp_path: Path) -> None:
-    upath = user_file("[ai]\nmax_tokens = 100\n")
-    rpath = repo_file(tmp_path, "[message]\nbody = false\n")
-    cfg = config.load(tmp_path, environ={"COMMIT_POLISH_STRICT": "yes"})
-    rows = config.describe(cfg)
-    assert [name for name, _v, _s in rows] == [
-        "ai.model",
-        "ai.temperature",
-        "ai.max_tokens",
-        "ai.timeout",
-        "ai.allow_remote",
-        "llamafile.path",
-        "llamafile.model_path",
-        "llamafile.api_base",
-        "llamafile.port",
-        "llamafile.gpu_layers",
-        "message.style",
-        "message.gitmoji",
-        "message.language",
-        "message.subject_max_length",
-        "message.body",
-        "message.template",
-        "message.exclude",
-        "message.prompt_budget",
-        "message.learn_style",
-        "hook.on_message",
-        "hook.on_amend",
-        "hook.strict",
-    ]
-    by_name = {name: (value, source) for name, value, source in rows}
-    assert by_name["ai.max_tokens"] == (100, str(upath))
-    assert by_name["message.body"] == (False, str(rpath))
-    assert by_name["hook.strict"] == (True, "env COMMIT_POLISH_STRICT")
-    assert by_name["ai.model"] == ("llamafile/gemma-3-1b-it", "default")
-
-
-def test_cli_config_prints_effective_values(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_config_prints_toml_with_sources(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     upath = user_file('[ai]\nmodel = "ollama/qwen3:0.6b"\n')
     rpath = repo_file(repo, '[message]\nstyle = "plain"\nexclude = ["*.csv"]\n')
     monkeypatch.chdir(repo)
     monkeypatch.setenv("COMMIT_POLISH_TIMEOUT", "5")
     result = CliRunner().invoke(cli, ["config"])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines() == [
-        f"ai.model = 'ollama/qwen3:0.6b'  ({upath})",
-        "ai.temperature = 0.2  (default)",
-        "ai.max_tokens = 300  (default)",
-        "ai.timeout = 5.0  (env COMMIT_POLISH_TIMEOUT)",
-        "ai.allow_remote = False  (default)",
-        "llamafile.path = ''  (default)",
-        "llamafile.model_path = ''  (default)",
-        "llamafile.api_base = 'http://127.0.0.1:8080/v1'  (default)",
-        "llamafile.port = 8080  (default)",
-        "llamafile.gpu_layers = 0  (default)",
-        f"message.style = 'plain'  ({rpath})",
-        "message.gitmoji = False  (default)",
-        "message.language = 'English'  (default)",
-        "message.subject_max_length = 72  (default)",
-        "message.body = True  (default)",
-        "message.template = ''  (default)",
-        f"message.exclude = ['*.csv']  ({rpath})",
-        "message.prompt_budget = 12000  (default)",
-        "message.learn_style = True  (default)",
-        "hook.on_message = 'keep'  (default)",
-        "hook.on_amend = 'keep'  (default)",
-        "hook.strict = False  (default)",
+    toml_part, _, learned = result.output.partition("\n# learned")
+    assert toml_part.splitlines() == [
+        "[ai]",
+        f'model = "ollama/qwen3:0.6b"  # {upath}',
+        "temperature = 0.2  # default",
+        "max_tokens = 300  # default",
+        "timeout = 5.0  # env COMMIT_POLISH_TIMEOUT",
+        "allow_remote = false  # default",
+        "",
+        "[llamafile]",
+        'path = ""  # default',
+        'model_path = ""  # default',
+        'api_base = "http://127.0.0.1:8080/v1"  # default',
+        "port = 8080  # default",
+        "gpu_layers = 0  # default",
+        "",
+        "[message]",
+        f'style = "plain"  # {rpath}',
+        "gitmoji = false  # default",
+        'language = "English"  # default',
+        "subject_max_length = 72  # default",
+        "body = true  # default",
+        'template = ""  # default',
+        "exclude = [",
+        '    "*.csv",',
+        f"]  # {rpath}",
+        "prompt_budget = 12000  # default",
+        "learn_style = true  # default",
+        "",
+        "[hook]",
+        'on_message = "keep"  # default',
+        'on_amend = "keep"  # default',
+        "strict = false  # default",
+    ]
+    parsed = tomllib.loads(toml_part)  # what it prints is TOML a config file could hold
+    assert parsed["message"]["exclude"] == ["*.csv"]
+    assert learned == (
+        " from this repository's last 1 commit subject(s):\n"
+        "#   nothing yet: 1 commit subject(s), at least 3 are needed\n"
+    )
+
+
+def test_cli_config_shows_the_style_learned_from_history(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i, subject in enumerate(
+        ["feat(cli): add a flag", "fix(hook): keep trailers", "feat(cli): add -V", "docs: usage"]
+    ):
+        (repo / f"f{i}").write_text(str(i))
+        git(repo, "add", f"f{i}")
+        git(repo, "commit", "-q", "-m", subject)
+    monkeypatch.chdir(repo)
+    result = CliRunner().invoke(cli, ["config"])
+    assert result.exit_code == 0, result.output
+    assert result.output.split("\n# learned", 1)[1].splitlines() == [
+        " from this repository's last 5 commit subject(s):",
+        "#   style: Conventional Commits (4 of 5 subjects are conventional)",
+        "#   types beyond the defaults: none",
+        "#   scopes: cli, hook",
+        "#   first letter of the description: lower",
+        "#   ticket ids: none",
+        "#   language: unchanged",
     ]
 
 

@@ -239,7 +239,7 @@ def test_failures_leave_gits_file_untouched_and_commit_proceeds(
     if fault == "server down":
         assert lines[0] == (
             f"commit-polish: no server at http://127.0.0.1:{closed_port}/v1 "
-            "(start it with: commit-polish serve)"
+            "(start it with: commit-polish serve --detach)"
         )
     if fault == "broken config":
         assert "unknown key ai.modle" in lines[0]
@@ -259,5 +259,5 @@ def test_strict_mode_aborts_commit(
     assert result.returncode != 0
     assert hook_lines(result.stderr) == [
         f"commit-polish: no server at http://127.0.0.1:{closed_port}/v1 "
-        "(start it with: commit-polish serve) (strict mode: commit aborted)"
+        "(start it with: commit-polish serve --detach) (strict mode: commit aborted)"
     ]

@@ -15,7 +15,7 @@ import pytest
 from helpers import GIT_FILE, chat_url, completion
 from pytest_httpx import HTTPXMock
 
-from commit_polish import llm
+from commit_polish import errors, llm
 from commit_polish.hook import main_hook
 
 
@@ -62,7 +62,7 @@ FAULTS = {
     "connection refused": (
         lambda m, port: m.add_exception(httpx.ConnectError("refused"), url=chat_url(port)),
         "commit-polish: no server at http://127.0.0.1:{port}/v1 "
-        "(start it with: commit-polish serve)",
+        "(start it with: commit-polish serve --detach)",
     ),
     "read timeout": (
         lambda m, port: m.add_exception(httpx.ReadTimeout("slow"), url=chat_url(port)),
@@ -150,7 +150,7 @@ def test_server_not_listening_is_fast_and_does_not_import_litellm(
     assert staged.read_bytes() == GIT_FILE
     assert stderr_lines(capsys) == [
         f"commit-polish: no server at http://127.0.0.1:{closed_port}/v1 "
-        "(start it with: commit-polish serve)"
+        "(start it with: commit-polish serve --detach)"
     ]
     assert elapsed < 5  # generous: the point is "no import, no request", not a benchmark
 
@@ -181,16 +181,19 @@ def test_total_time_budget_holds_when_reply_never_comes(
     ]
 
 
-def test_ctrl_c_fails_open(
+def test_ctrl_c_stops_the_commit_and_leaves_the_file(
     staged: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(llm, "complete", interrupted)
-    assert main_hook(staged, None, None) == 0
+    assert main_hook(staged, None, None) == errors.EXIT_INTERRUPTED
     assert staged.read_bytes() == GIT_FILE
-    assert stderr_lines(capsys) == ["commit-polish: interrupted; message left as git wrote it"]
+    assert stderr_lines(capsys) == [
+        "commit-polish: interrupted; commit stopped, message file untouched (commit again, "
+        "or COMMIT_POLISH_SKIP=1 git commit to go without commit-polish)"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -43,12 +43,13 @@ class Guarded(click.Group):
 
 
 @click.group(cls=Guarded, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="commit-polish")
+@click.version_option(__version__, "-V", "--version", prog_name="commit-polish")
 def cli() -> None:
     """Commit messages from a local LLM, written by git's prepare-commit-msg hook."""
 
 
-@cli.command()
+# What git runs; not a command people type, so not in --help.
+@cli.command(hidden=True)
 @click.argument("msg_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("source", required=False, default=None)
 @click.argument("sha", required=False, default=None)
@@ -96,14 +97,85 @@ def evaluate(last: int, model: str | None, template: str | None, as_json: bool) 
         click.echo(evaluation.render(report))
 
 
-@cli.command("config")
-def show_config() -> None:
-    """Show the effective configuration and where each value came from."""
+@cli.group("config", invoke_without_command=True)
+@click.pass_context
+def config_group(ctx: click.Context) -> None:
+    """Show the configuration as TOML (each value's source beside it) and what was learned
+    from this repository's history; or get, set, unset or edit one key."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from commit_polish import config, git, style
+
+    root = git.toplevel()
+    cfg = config.load(root)
+    click.echo(config.as_toml(cfg), nl=False)
+    if root is None:
+        click.echo("\n# not in a git repository: no style learned")
+        return
+    learned = style.learn(git.recent_subjects(style.HISTORY))
+    click.echo(f"\n# learned from this repository's last {learned.count} commit subject(s):")
+    for line in style.summary(learned, cfg):
+        click.echo(f"#   {line}")
+
+
+REPO_FLAG = click.option(
+    "--repo", is_flag=True, help="This repository's .commit-polish.toml, not your own config."
+)
+
+
+@config_group.command("get")
+@click.argument("key")
+def config_get(key: str) -> None:
+    """Print one key's effective value (KEY or SECTION.KEY)."""
     from commit_polish import config, git
 
-    cfg = config.load(git.toplevel())
-    for name, value, source in config.describe(cfg):
-        click.echo(f"{name} = {value!r}  ({source})")
+    name = config.key_name(key)
+    click.echo(config.as_text(config.value(config.load(git.toplevel()), name)))
+
+
+@config_group.command("set", context_settings={"ignore_unknown_options": True})
+@click.argument("key")
+@click.argument("value")
+@REPO_FLAG
+def config_set(key: str, value: str, repo: bool) -> None:
+    """Set KEY to VALUE in your config (true/false, numbers, comma-separated lists)."""
+    from commit_polish import configfile
+
+    edit = configfile.set_from_text(key, value, repo=repo)
+    click.echo(f"{edit.key} = {edit.shown}  (written to {edit.path})")
+    if not edit.kept_layout:
+        click.echo(f"note: {edit.path} was rewritten whole; its comments were not kept")
+
+
+@config_group.command("unset")
+@click.argument("key")
+@REPO_FLAG
+def config_unset(key: str, repo: bool) -> None:
+    """Remove KEY from your config, so that its default (or another file's value) applies."""
+    from commit_polish import configfile
+
+    edit = configfile.unset_from_text(key, repo=repo)
+    said = "removed from" if edit.changed else "is not set in"
+    click.echo(f"{edit.key} {said} {edit.path}")
+
+
+@config_group.command("path")
+@REPO_FLAG
+def config_path(repo: bool) -> None:
+    """Print the path of your config file (or the repository's)."""
+    from commit_polish import configfile
+
+    click.echo(configfile.target(repo))
+
+
+@config_group.command("edit")
+@REPO_FLAG
+def config_edit(repo: bool) -> None:
+    """Open the config file in git's editor, then check it."""
+    from commit_polish import configfile
+
+    path = configfile.edit(repo)
+    click.echo(f"{path}: ok")
 
 
 # --- install / uninstall / serve / stop / status ------------------------------------------
@@ -246,7 +318,8 @@ def stop() -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(as_json: bool) -> None:
-    """Check config, runtime, model, server and hook; print the fix for anything missing."""
+    """Check config, runtime, model, server and hook; print the fix for anything missing
+    (also: doctor)."""
     import json
 
     from commit_polish import status as doctor
@@ -259,7 +332,12 @@ def status(as_json: bool) -> None:
     sys.exit(errors.EXIT_OK if doctor.all_ok(checks) else errors.EXIT_ERROR)
 
 
-cli.add_command(status, "doctor")
+# The name people guess; one entry in --help.
+cli.add_command(
+    click.Command(
+        "doctor", callback=status.callback, params=status.params, help=status.help, hidden=True
+    )
+)
 
 
 def main() -> None:

@@ -215,6 +215,12 @@ def _parse_env(key: str, raw: str, where: str) -> Any:
     return raw
 
 
+def parse_text(key: str, raw: str, where: str) -> Any:
+    """``raw`` text (an environment variable, a command-line value) as a checked value of
+    ``key``: ``true``/``false``, numbers, comma-separated lists."""
+    return check_value(key, _parse_env(key, raw, where), where)
+
+
 def apply_env(cfg: Config, environ: Mapping[str, str]) -> Config:
     for name, raw in environ.items():
         if not name.startswith(envvars.PREFIX) or name in envvars.RESERVED:
@@ -222,7 +228,7 @@ def apply_env(cfg: Config, environ: Mapping[str, str]) -> Config:
         key = name[len(envvars.PREFIX) :].lower()
         if key not in KEY_SECTION:
             raise ConfigError(f"environment: unknown variable {name}")
-        checked = check_value(key, _parse_env(key, raw, name), name)
+        checked = parse_text(key, raw, name)
         cfg = with_values(cfg, {key: checked}, f"env {name}")
     return cfg
 
@@ -264,9 +270,33 @@ def write_user_config(updates: dict[str, Any]) -> Path:
     return path
 
 
-def describe(cfg: Config) -> list[tuple[str, Any, str]]:
-    """(section.key, value, source) rows for ``commit-polish config``."""
-    return [
-        (f"{KEY_SECTION[key]}.{key}", list(v) if isinstance(v, tuple) else v, cfg.sources[key])
-        for key, v in flat(cfg).items()
-    ]
+def key_name(text: str) -> str:
+    """The flat key for ``timeout`` or ``ai.timeout``; ConfigError naming it otherwise."""
+    section, _, key = text.rpartition(".")
+    if key in KEY_SECTION and section in ("", KEY_SECTION[key]):
+        return key
+    raise ConfigError(f"unknown key {text!r} (see the keys with: commit-polish config)")
+
+
+def as_text(value: Any) -> str:
+    """A value as ``config get`` prints it and ``config set`` reads it back."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple | list):
+        return ",".join(value)
+    return str(value)
+
+
+def as_toml(cfg: Config) -> str:
+    """The effective configuration as TOML, each value followed by where it came from."""
+    import tomli_w
+
+    out: list[str] = []
+    for section in SECTIONS:
+        out.append(f"[{section}]")
+        for key in (k for k, s in KEY_SECTION.items() if s == section):
+            raw = value(cfg, key)
+            line = tomli_w.dumps({key: list(raw) if isinstance(raw, tuple) else raw}).strip()
+            out.append(f"{line}  # {cfg.sources[key]}")
+        out.append("")
+    return "\n".join(out)

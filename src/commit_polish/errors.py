@@ -19,6 +19,8 @@ EXIT_INTERNAL = 3  # a bug of ours
 EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
 
 REPORT_HINT = "please report this; COMMIT_POLISH_SKIP=1 turns the hook off"
+# The one next step for "no server there", wherever it is said (hook, generate, status).
+START_SERVER = "commit-polish serve --detach"
 
 
 class CommitPolishError(Exception):

@@ -22,6 +22,13 @@ if TYPE_CHECKING:
 
 SOURCES_LEFT_ALONE = {"merge", "squash"}
 KEPT = "; message left as git wrote it"
+# Ctrl-C at a terminal reaches git too, and git dies of it; the hook then exits non-zero so
+# that the commit is stopped even when only the hook was interrupted: what the line says is
+# true either way.
+INTERRUPTED = (
+    "interrupted; commit stopped, message file untouched "
+    "(commit again, or COMMIT_POLISH_SKIP=1 git commit to go without commit-polish)"
+)
 
 
 @dataclass(frozen=True)
@@ -253,13 +260,16 @@ def _strict(environ: dict[str, str]) -> bool:
 
 def main_hook(msg_file: Path, source: str | None, sha: str | None) -> int:
     """Run the hook and decide the exit code: the hook's error boundary. Every failure is
-    one line; the commit goes on (exit 0) unless strict mode is on."""
+    one line; the commit goes on (exit 0) unless strict mode is on. Ctrl-C stops it."""
     environ = dict(os.environ)
     try:
         run_hook(msg_file, source, sha, environ)
         return errors.EXIT_OK
     except (Exception, KeyboardInterrupt) as exc:  # a bug of ours must not cost a commit
-        problem, _code = errors.classify(exc, interrupted="interrupted" + KEPT, kept=KEPT)
+        problem, code = errors.classify(exc, interrupted=INTERRUPTED, kept=KEPT)
+    if code == errors.EXIT_INTERRUPTED:
+        sys.stderr.write(f"commit-polish: {problem}\n")
+        return code
     if _strict(environ):
         sys.stderr.write(f"commit-polish: {problem} (strict mode: commit aborted)\n")
         return errors.EXIT_ERROR
@@ -269,6 +279,8 @@ def main_hook(msg_file: Path, source: str | None, sha: str | None) -> int:
 
 def staged_message() -> str:
     """A message for what is staged, for ``commit-polish generate``."""
+    if not git.is_repository():
+        raise CommitPolishError("not in a git repository (cd into one, stage changes, run again)")
     if not git.has_staged_changes():
         raise CommitPolishError("nothing staged (stage changes with: git add)")
     ctx = load_context()

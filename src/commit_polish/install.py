@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 from commit_polish import catalog, config, git, hookscript, paths, server
 from commit_polish.download import is_url
-from commit_polish.errors import ChecksumError, ConfigError
+from commit_polish.errors import START_SERVER, ChecksumError, ConfigError
 
 if TYPE_CHECKING:
     import httpx
@@ -284,7 +284,7 @@ def install(
     for note in result.notes:
         say(note)
     if not opts.serve:
-        say("next: start the server with: commit-polish serve --detach")
+        say(f"next: start the server with: {START_SERVER}")
     return result
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from commit_polish import deadline, envvars, localonly
-from commit_polish.errors import LLMError
+from commit_polish.errors import START_SERVER, LLMError
 
 MAX_REPLY_CHARS = 100_000
 
@@ -139,7 +139,7 @@ def _translate(exc: BaseException, req: Request) -> LLMError:
             f"{req.timeout:.0f}s (raise ai.timeout, or use a smaller model)"
         )
     if "Connection" in name or detail.startswith("Connection error"):
-        return LLMError(f"no server at {req.api_base} (start it with: commit-polish serve)")
+        return LLMError(f"no server at {req.api_base} (start it with: {START_SERVER})")
     if "NotFound" in name:
         return LLMError(
             f"the server at {req.api_base} does not know model {req.model!r} "

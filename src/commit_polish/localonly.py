@@ -12,7 +12,7 @@ import os
 import socket
 from urllib.parse import urlsplit
 
-from commit_polish.errors import LLMError
+from commit_polish.errors import START_SERVER, LLMError
 
 
 def check_listening(api_base: str, timeout: float) -> None:
@@ -25,7 +25,7 @@ def check_listening(api_base: str, timeout: float) -> None:
         with socket.create_connection((parts.hostname, port), timeout=min(timeout, 3.0)):
             pass
     except OSError as exc:
-        raise LLMError(f"no server at {api_base} (start it with: commit-polish serve)") from exc
+        raise LLMError(f"no server at {api_base} (start it with: {START_SERVER})") from exc
 
 
 # Providers whose LiteLLM default server is on this machine when no api_base is given:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from commit_polish import config, envvars, git, hookscript, paths, server
-from commit_polish.errors import ConfigError
+from commit_polish.errors import START_SERVER, ConfigError
 
 INSTALL = "commit-polish install"
 
@@ -106,9 +106,7 @@ def _server_check(cfg: config.Config) -> Check:
             f"commit-polish serve --detach --port {port + 1}",
             data,
         )
-    return Check(
-        "server", False, f"nothing answers at {base}", "commit-polish serve --detach", data
-    )
+    return Check("server", False, f"nothing answers at {base}", START_SERVER, data)
 
 
 def _hook_python(hook: Path) -> str | None:

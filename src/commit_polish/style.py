@@ -49,6 +49,7 @@ class Ticket:
 class RepoStyle:
     count: int = 0
     conventional: bool | None = None  # None: too little history to say
+    conventional_count: int = 0  # subjects in Conventional Commits form
     types: tuple[str, ...] = ()  # types seen at least twice
     scopes: tuple[str, ...] = ()
     case: str = "any"
@@ -116,6 +117,7 @@ def learn(subjects: list[str]) -> RepoStyle:
     return RepoStyle(
         count=len(subjects),
         conventional=conventional,
+        conventional_count=len(matches),
         types=tuple(t for t, n in type_counts.most_common() if n >= 2 and t not in DEFAULT_TYPES),
         scopes=tuple(sorted(s for s in scope_counts if _SCOPE_OK.match(s))),
         case=case,
@@ -123,6 +125,28 @@ def learn(subjects: list[str]) -> RepoStyle:
         ascii=ascii_count * 2 >= len(subjects),
         examples=tuple(fits[:EXAMPLES]),
     )
+
+
+def summary(learned: RepoStyle, cfg: Config) -> list[str]:
+    """What was learned, as ``commit-polish config`` shows it: one finding a line."""
+    if not cfg.message.learn_style:
+        return ["nothing: message.learn_style is off"]
+    n = learned.count
+    if learned.conventional is None:
+        return [f"nothing yet: {n} commit subject(s), at least {MIN_HISTORY} are needed"]
+    form = "Conventional Commits" if learned.conventional else "plain subjects"
+    source = cfg.sources.get("style", "default")
+    used = "" if source == "default" else f" (not used: message.style is set in {source})"
+    ticket = learned.ticket
+    return [
+        f"style: {form} ({learned.conventional_count} of {n} subjects are conventional){used}",
+        f"types beyond the defaults: {', '.join(learned.types) or 'none'}",
+        f"scopes: {', '.join(learned.scopes) or 'none'}",
+        f"first letter of the description: {learned.case}",
+        "ticket ids: "
+        + (f"{ticket.text('KEY-1').strip()} form, {ticket.position}" if ticket else "none"),
+        f"language: {'as the examples (not ASCII)' if not learned.ascii else 'unchanged'}",
+    ]
 
 
 def path_scopes(paths: list[str]) -> tuple[str, ...]:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import commit_count, completion, git, last_message
+from helpers import commit_count, completion, git, hook_lines, last_message
 
 from commit_polish import hookscript, message
 from commit_polish.hook import main_hook
@@ -445,6 +445,72 @@ def test_hook_killed_with_sigkill_while_waiting(
     assert proc.returncode != 0
     assert commit_count(hooked) == before
     assert kept == "my words, all of them\n"
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+@pytest.mark.parametrize("whom", ["group", "hook"])
+def test_ctrl_c_while_waiting_stops_the_commit_and_says_so(
+    hooked: Path, fault: MakeFault, fault_server: Start, monkeypatch: pytest.MonkeyPatch, whom: str
+) -> None:
+    f = fault(
+        {
+            "group": "Ctrl-C at the terminal while the model works (SIGINT to git and the hook)",
+            "hook": "SIGINT to the hook alone while the model works",
+        }[whom],
+        "no commit made; the message file is intact; the line says the commit was stopped",
+    )
+    monkeypatch.setenv("COMMIT_POLISH_TIMEOUT", "30")
+    monkeypatch.setenv("COMMIT_POLISH_ON_MESSAGE", "polish")
+    server = fault_server(hang)
+    stage(hooked)
+    before = commit_count(hooked)
+    proc = subprocess.Popen(
+        ["git", "commit", "-m", "my words, all of them"],
+        cwd=hooked,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    try:
+        pid = _find_hook_pid(proc.pid)
+        deadline = time.monotonic() + 30
+        while not any("messages" in r for r in server.requests) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any("messages" in r for r in server.requests), "the hook never asked the model"
+        if whom == "group":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(pid, signal.SIGINT)
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:  # git may die before its hook
+        time.sleep(0.05)
+    kept = (hooked / ".git" / "COMMIT_EDITMSG").read_text()
+    lines = hook_lines(err)
+    made = "no commit made" if commit_count(hooked) == before else "commit made"
+    f.observed(
+        f"git {'killed by SIGINT' if proc.returncode < 0 else 'exit ' + str(proc.returncode)}"
+        f", {made}; COMMIT_EDITMSG holds {kept!r}; hook said `{' / '.join(lines)}`"
+    )
+    assert proc.returncode != 0
+    assert commit_count(hooked) == before
+    assert kept == "my words, all of them\n"
+    assert lines == [
+        "commit-polish: interrupted; commit stopped, message file untouched (commit again,"
+        " or COMMIT_POLISH_SKIP=1 git commit to go without commit-polish)"
+    ]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 ATOMIC_CHILD = """
