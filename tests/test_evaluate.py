@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import completion, git
+from helpers import FakeLLMServer, completion, git
 from pytest_httpx import HTTPXMock
 
 from commit_polish import evaluate
@@ -154,3 +157,31 @@ def test_eval_removes_the_worktree_on_ctrl_c(
     result = CliRunner().invoke(cli, ["eval"])
     assert result.exit_code == 130
     assert snapshot(history) == before
+
+
+FIRST_ROW_PROBE = """
+import json, sys
+from commit_polish import evaluate, hook
+real = hook.generate
+seen = []
+def generate(ctx, **kwargs):
+    seen.append("litellm" in sys.modules)
+    return real(ctx, **kwargs)
+hook.generate = generate
+evaluate.run(last=2)
+print(json.dumps(seen))
+"""
+
+
+def test_eval_rows_start_their_clocks_after_litellm_is_loaded(history: Path) -> None:
+    """Row times are per commit: the import (seconds) is paid before the first row."""
+    server = FakeLLMServer()
+    try:
+        env = {**os.environ, "COMMIT_POLISH_API_BASE": server.api_base}
+        proc = subprocess.run(
+            [sys.executable, "-c", FIRST_ROW_PROBE], env=env, capture_output=True, text=True
+        )
+    finally:
+        server.close()
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [True, True]

@@ -94,6 +94,12 @@ _FIRST_CALL_MODULES = (
 _prewarm: threading.Thread | None = None
 
 
+def finish_prewarm() -> None:
+    """Wait for :func:`prewarm`'s import, for callers that time what follows."""
+    if _prewarm is not None:
+        _prewarm.join()
+
+
 def prewarm() -> None:
     """Import litellm and what its first call needs in a background thread.
 
