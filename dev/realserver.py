@@ -116,17 +116,36 @@ def _tail(path: Path, lines: int = 40) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _run_logged(cmd: Sequence[str], log_file: Path, *, cwd: Path | None = None) -> None:
-    """Run a command with its output appended to log_file; raise with the tail on failure."""
+def _run_logged(
+    cmd: Sequence[str],
+    log_file: Path,
+    *,
+    cwd: Path | None = None,
+    on_line: Callable[[str], object] | None = None,
+) -> None:
+    """Run a command with its output appended to log_file (each line also given to
+    ``on_line``); raise with the log's tail on failure."""
     with log_file.open("a") as out:
         out.write(f"$ {shlex.join(cmd)}\n")
         out.flush()
         try:
-            proc = subprocess.run(
-                list(cmd), cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+            proc = subprocess.Popen(
+                list(cmd),
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
             )
         except OSError as exc:  # cmake (or the compiler driver) is not installed
             raise DevBackendError(f"cannot run {cmd[0]}: {exc}") from exc
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            out.write(line)
+            if on_line is not None:
+                on_line(line)
+        proc.wait()
     if proc.returncode != 0:
         raise DevBackendError(
             f"{shlex.join(cmd)} exited {proc.returncode}; log {log_file}:\n{_tail(log_file)}"
@@ -237,8 +256,31 @@ def _fetch_and_compile(tmp: Path, build_log: Path, log: Log) -> Path:
     jobs = str(_build_jobs())
     with _step(log, f"cmake build --target llama-server -j {jobs}"):
         cmd = ["cmake", "--build", str(build_dir), "--target", "llama-server", "-j", jobs]
-        _run_logged(cmd, build_log)
+        _run_logged(cmd, build_log, on_line=BuildProgress(log))
     return _find_built_binary(build_dir)
+
+
+class BuildProgress:
+    """A line every 10 percent of the build (from the ``[ 42%]`` that cmake's generated
+    Makefiles print), so that a build of many minutes is visibly moving."""
+
+    STEP = 10
+    _PERCENT = re.compile(r"^\[\s*(\d{1,3})%\]")
+
+    def __init__(self, log: Log) -> None:
+        self.log = log
+        self.shown = 0
+        self.started = time.monotonic()
+
+    def __call__(self, line: str) -> None:
+        found = self._PERCENT.match(line)
+        if not found:
+            return
+        percent = int(found.group(1))
+        if percent >= self.shown + self.STEP:
+            self.shown = percent - percent % self.STEP
+            elapsed = time.monotonic() - self.started
+            self.log(f"realserver: build {percent}% done ({elapsed / 60:.1f} min)")
 
 
 def _safe_extract_tar(archive: Path, dest: Path) -> None:
