@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +36,13 @@ VALUES: dict[str, Any] = {
         ("{}", "unknown placeholder {} (known: " + KNOWN + ")"),
         ("{diff.splitlines}", "unknown placeholder {diff.splitlines} (known: " + KNOWN + ")"),
         ("{diff[0]}", "unknown placeholder {diff[0]} (known: " + KNOWN + ")"),
-        ("{diff", "expected '}' before end of string (write literal braces as {{ }})"),
-        ("diff}", "Single '}' encountered in format string (write literal braces as {{ }})"),
+        ("{diff", "a lone '{' (write literal braces as {{ }})"),
+        ("diff}", "a lone '}' (write literal braces as {{ }})"),
         ("{ diff }", "unknown placeholder { diff } (known: " + KNOWN + ")"),
+        ("{diff:>900000000}", "unknown placeholder {diff:>900000000} (known: " + KNOWN + ")"),
+        ("{diff!r}", "unknown placeholder {diff!r} (known: " + KNOWN + ")"),
+        ("{diff:{branch.__class__}}", "a lone '{' (write literal braces as {{ }})"),
+        ("{" + "x" * 60 + "}", "unknown placeholder {" + "x" * 36 + "…} (known: " + KNOWN + ")"),
     ],
     ids=[
         "typo",
@@ -49,6 +54,10 @@ VALUES: dict[str, Any] = {
         "unclosed-brace",
         "stray-close-brace",
         "spaces",
+        "format-spec",
+        "conversion",
+        "nested-field",
+        "long-name-shortened",
     ],
 )
 def test_template_errors(tmp_path: Path, text: str, error: str) -> None:
@@ -63,14 +72,14 @@ def test_template_errors(tmp_path: Path, text: str, error: str) -> None:
     ("text", "values", "expected"),
     [
         ("{files}\n---\n{diff}", VALUES, "modified x.py +1 -1\n---\n" + VALUES["diff"]),
-        ("On {branch}: {{literal}} {diff!r:.0}", VALUES, "On main: {literal} "),
+        ("On {branch}: {{literal}}", VALUES, "On main: {literal}"),
         ("Branch {branch}, draft [{draft}]", {"branch": "dev"}, "Branch dev, draft []"),
         ("no placeholders at all", VALUES, "no placeholders at all"),
         ("{diff}", {"diff": "a {files} b {"}, "a {files} b {"),
     ],
     ids=[
         "known",
-        "escaped-braces-and-spec",
+        "escaped-braces",
         "missing-values-empty",
         "static",
         "braces-in-values-not-expanded",
@@ -110,6 +119,37 @@ def test_unreadable_template(tmp_path: Path, make: Any, reason: str) -> None:
     with pytest.raises(ConfigError) as info:
         prompt.load_template(str(file))
     assert str(info.value) == f"template {file}: cannot read: {reason}"
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda d: Path("/dev/zero"), "not a regular file"),
+        (lambda d: _fifo(d / "fifo"), "not a regular file"),
+        (lambda d: _write(d / "big.txt", b"{diff}" + b" " * 65536), "larger than 64 KiB"),
+    ],
+    ids=["dev-zero", "fifo", "over-64-kib"],
+)
+def test_template_read_is_bounded(tmp_path: Path, make: Any, reason: str) -> None:
+    file = make(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        prompt.load_template(str(file))
+    assert str(info.value) == f"template {file}: cannot read: {reason}"
+
+
+def _fifo(path: Path) -> Path:
+    os.mkfifo(path)
+    return path
+
+
+def test_template_text_is_redacted(tmp_path: Path) -> None:
+    file = tmp_path / "p.txt"
+    file.write_text('api_key = "Zx81Qw72Lm63Np54"\n{diff}')
+    assert prompt.load_template(str(file))[0] == 'api_key = "[REDACTED]"\n{diff}'
+
+
+def test_render_substitutes_once() -> None:
+    assert prompt.render("{diff}{{diff}}{files", {"diff": "{files}"}) == "{files}{diff}{files"
 
 
 def _write(path: Path, data: bytes) -> Path:

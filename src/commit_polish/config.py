@@ -9,7 +9,9 @@ are errors that name the file and the key. Every key name is unique across secti
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -104,6 +106,9 @@ REPO_FORBIDDEN = frozenset(
     {"model", "path", "model_path", "api_base", "port", "allow_remote", "gpu_layers"}
 )
 
+# The language is written into the instructions; a name, not a sentence.
+_LANGUAGE = re.compile(r"[^\W\d_](?:[^\W\d_]|[ ()\-]){0,39}")
+
 TYPE_NAMES = {
     str: "a string",
     int: "an integer",
@@ -152,6 +157,13 @@ def check_value(key: str, raw: Any, where: str) -> Any:
     )
     if not ok:
         raise ConfigError(f"{where}: {name} must be {TYPE_NAMES[expected]}, got {raw!r}")
+    if expected is float and not math.isfinite(raw):
+        raise ConfigError(f"{where}: {name} must be a finite number, got {raw!r}")
+    if key == "language" and not _LANGUAGE.fullmatch(raw):
+        raise ConfigError(
+            f"{where}: {name} must be a language's name (letters, spaces, hyphens, "
+            f"parentheses; at most 40), got {raw[:60]!r}"
+        )
     if key in CHOICES and raw not in CHOICES[key]:
         raise ConfigError(f"{where}: {name} must be one of {', '.join(CHOICES[key])}, got {raw!r}")
     if key in POSITIVE and raw <= 0:
@@ -161,19 +173,48 @@ def check_value(key: str, raw: Any, where: str) -> Any:
     return tuple(raw) if expected is list else raw
 
 
-def read_file(path: Path) -> dict[str, Any]:
+def read_file(path: Path, *, inside: Path | None = None) -> dict[str, Any]:
+    """The TOML table in ``path`` ({} when there is none); with ``inside``, the file must
+    resolve (symlinks followed) to a file in that directory."""
+    from commit_polish.files import read_small
+
+    if inside is not None and path.is_symlink():
+        _check_inside(path, inside, str(path), "the file")
     try:
-        data = path.read_bytes()
+        data = read_small(path)
     except FileNotFoundError:
         return {}
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
     try:
         return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+
+
+def _check_inside(path: Path, root: Path, where: str, what: str) -> Path:
+    """``path`` resolved, or ConfigError unless it lies inside ``root`` (a repository's
+    work tree), outside its .git directory, and is not a file that holds secrets."""
+    from commit_polish import redact
+
+    resolved, top = path.resolve(), root.resolve()
+    if not resolved.is_relative_to(top):
+        raise ConfigError(f"{where}: {what} {resolved} is outside the repository {top}")
+    inner = resolved.relative_to(top)
+    if ".git" in inner.parts or redact.is_secret_file(resolved.name):
+        raise ConfigError(f"{where}: {what} {inner} may not be read (a git or secret file)")
+    return resolved
+
+
+def _repo_template(raw: str, root: Path, where: str) -> str:
+    """A repository's ``template`` as an absolute path inside its work tree."""
+    if raw.startswith("~"):
+        raise ConfigError(f"{where}: message.template may not start with ~ in a repository")
+    return str(_check_inside(root / raw, root, where, "message.template")) if raw else raw
 
 
 def table_values(table: dict[str, Any], where: str, *, repo: bool = False) -> dict[str, Any]:
@@ -240,7 +281,12 @@ def load(repo_root: Path | None = None, environ: Mapping[str, str] | None = None
     cfg = with_values(cfg, table_values(read_file(user_file), str(user_file)), str(user_file))
     if repo_root is not None:
         repo_file = repo_root / REPO_FILE
-        repo_values = table_values(read_file(repo_file), str(repo_file), repo=True)
+        repo_table = read_file(repo_file, inside=repo_root)
+        repo_values = table_values(repo_table, str(repo_file), repo=True)
+        if "template" in repo_values:
+            repo_values["template"] = _repo_template(
+                repo_values["template"], repo_root, str(repo_file)
+            )
         cfg = with_values(cfg, repo_values, str(repo_file))
     return apply_env(cfg, os.environ if environ is None else environ)
 

@@ -33,3 +33,24 @@ def write_atomic(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+# Config files and templates are small; a cloned repository may make either a symlink to
+# /dev/zero or a FIFO, so only regular files are read, and only this much of them.
+MAX_TEXT_FILE = 64 * 1024
+
+
+def read_small(path: Path, *, limit: int = MAX_TEXT_FILE) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; OSError (FileNotFoundError
+    when missing) or ValueError saying why it is refused."""
+    import stat
+
+    # O_NONBLOCK: opening a FIFO must not wait for a writer.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("not a regular file")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"larger than {limit // 1024} KiB")
+    return data

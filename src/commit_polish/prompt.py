@@ -7,7 +7,7 @@ server reuse its cache of the fixed prefix from one commit to the next.
 
 from __future__ import annotations
 
-import string
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,27 +78,46 @@ def load_template(path: str) -> tuple[str, str]:
     """(template text, where) for a configured template path, or the built-in one."""
     if not path:
         return DEFAULT_TEMPLATE, "built-in template"
-    file = Path(path).expanduser()
+    from commit_polish import redact
+    from commit_polish.files import read_small
+
+    file = Path(path).expanduser()  # a repository's own value is checked in config.py
     try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        text = read_small(file).decode("utf-8")
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        reason = (
+            exc.strerror
+            if isinstance(exc, OSError)
+            else "not UTF-8 text"
+            if isinstance(exc, UnicodeDecodeError)
+            else str(exc)
+        )
         raise ConfigError(f"template {file}: cannot read: {reason}") from exc
     check_template(text, str(file))
-    return text, str(file)
+    # Its text goes to the model as it is: the same secret rules as for the diff.
+    return redact.redact_text(text), str(file)
+
+
+# ``{{`` and ``}}`` are literal braces; ``{name}`` a placeholder; any other brace is wrong.
+_FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 
 
 def check_template(text: str, where: str) -> None:
-    try:
-        fields = [
-            name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name is not None
-        ]  # "{}" has the name ""
-    except ValueError as exc:
-        raise ConfigError(f"template {where}: {exc} (write literal braces as {{{{ }}}})") from exc
-    for name in fields:
+    """A template may hold only ``{name}`` placeholders: no format spec, conversion,
+    attribute or index (``{diff:>9}``, ``{diff!r}``, ``{branch.x}``), which str.format
+    would evaluate."""
+    known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+    for match in _FIELD.finditer(text):
+        token, name = match.group(0), match.group(1)
+        if token in ("{{", "}}"):
+            continue
+        if name is None:
+            raise ConfigError(
+                f"template {where}: a lone {token!r} (write literal braces as {{{{ }}}})"
+            )
         if name not in PLACEHOLDERS:
-            known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
-            raise ConfigError(f"template {where}: unknown placeholder {{{name}}} (known: {known})")
+            shown = token if len(token) <= 40 else token[:37] + "…}"
+            raise ConfigError(f"template {where}: unknown placeholder {shown} (known: {known})")
 
 
 def draft_note(draft: str) -> str:
@@ -127,7 +146,16 @@ def values(*, branch: str, recent_commits: str, draft: str) -> dict[str, str]:
 
 
 def render(template: str, values: dict[str, Any]) -> str:
-    return template.format_map({key: values.get(key, "") for key in PLACEHOLDERS})
+    """``template`` with each ``{name}`` replaced by its value: a plain substitution, so a
+    value's own braces are never read again."""
+
+    def one(match: re.Match[str]) -> str:
+        token, name = match.group(0), match.group(1)
+        if name in PLACEHOLDERS:
+            return str(values.get(name, ""))
+        return {"{{": "{", "}}": "}"}.get(token, token)
+
+    return _FIELD.sub(one, template)
 
 
 def build_messages(*, template: str, opts: Options, values: dict[str, Any]) -> list[dict[str, str]]:
