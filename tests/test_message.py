@@ -516,3 +516,72 @@ def test_compose_non_utf8_tail_round_trips() -> None:
 )
 def test_preamble_on_the_same_line_is_dropped(reply: str) -> None:
     assert clean_reply(reply) == "feat: add parser"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("plain", "plain"),
+        ("a\x00b", "ab"),
+        ("\x1b[1;31mred\x1b[0m", "red"),
+        ("\x1b]0;title\x07x", "x"),
+        ("\x1b]8;;http://e.x\x1b\\link\x1b]8;;\x1b\\", "link"),
+        ("\x1bcreset", "reset"),
+        ("a\tb", "a   b"),
+        ("bell\x07 bs\x08 ff\x0c vt\x0b del\x7f c1\x85", "bell bs ff vt del c1"),
+        ("one\r\ntwo\rthree", "one\ntwo\nthree"),
+        ("abc\u202edcba\u2066x\u2069", "abcdcbax"),
+        ("café ✓ 日本", "café ✓ 日本"),
+    ],
+)
+def test_strip_controls(text: str, expected: str) -> None:
+    assert message.strip_controls(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("generated", "kept", "invented", "expected"),
+    [
+        ("feat: x", [], False, "feat: x"),
+        ("feat: x", ["Signed-off-by: A <a@x>"], False, "feat: x\n\nSigned-off-by: A <a@x>"),
+        ("feat: x\n\nbody", ["Change-Id: I1"], False, "feat: x\n\nbody\n\nChange-Id: I1"),
+        ("feat: x\n\nbody\n\nSigned-off-by: Bot <b@x>", [], True, "feat: x\n\nbody"),
+        (
+            "feat: x\n\nCo-authored-by: AI <ai@x>",
+            ["Signed-off-by: A <a@x>"],
+            True,
+            "feat: x\n\nSigned-off-by: A <a@x>",
+        ),
+    ],
+)
+def test_with_trailers(generated: str, kept: list[str], invented: bool, expected: str) -> None:
+    assert message.with_trailers(generated, kept, invented=invented) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("fixup! add greet", True),
+        ("squash! add greet\n\nmore", True),
+        ("amend! add greet\n\nadd greet, reworded", True),
+        ('Revert "add greet"\n\nThis reverts commit 0123abcd4567.', True),
+        ('Reapply "add greet"\n\nThis reverts commit 0123abcd4567.', True),
+        ('Revert "add greet"', False),  # a user's own subject, no git text below it
+        ("fix: fixup! handling in the parser", False),
+        ("feat: add greet", False),
+    ],
+)
+def test_written_by_git(text: str, expected: bool) -> None:
+    assert message.written_by_git(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "expected"),
+    [
+        ("café", "utf-8", "café".encode()),
+        ("café", "iso8859-1", b"caf\xe9"),
+        ("ok ✓", "iso8859-1", b"ok ?"),
+        (b"caf\xe9 \xff".decode("utf-8", "surrogateescape"), "utf-8", b"caf\xe9 \xff"),
+    ],
+)
+def test_encode(text: str, encoding: str, expected: bytes) -> None:
+    assert message.encode(text, encoding) == expected

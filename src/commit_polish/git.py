@@ -108,25 +108,96 @@ def operation_in_progress(cwd: Path | str | None = None) -> str | None:
     return None
 
 
-def has_staged_changes(cwd: Path | str | None = None) -> bool:
-    proc = run(["diff", "--cached", "--quiet", "--no-ext-diff"], cwd=cwd, check=False)
+def has_staged_changes(cwd: Path | str | None = None, *, base: str | None = None) -> bool:
+    """Whether the index differs from HEAD (or from ``base``, a commit or tree)."""
+    proc = run(
+        ["diff", "--cached", "--quiet", "--no-ext-diff", *([base] if base else [])],
+        cwd=cwd,
+        check=False,
+    )
     if proc.returncode not in (0, 1):
         raise GitError("git diff --cached failed: " + proc.stderr.decode("utf-8", "replace"))
     return proc.returncode == 1
 
 
-def staged_diff(cwd: Path | str | None = None, *, context: int = 3) -> bytes:
-    return run(
-        ["diff", "--cached", "--no-color", "--no-ext-diff", "-M", f"-U{context}"], cwd=cwd
-    ).stdout
+# The diff is read the same way whatever the user's gitconfig says: a/ and b/ prefixes
+# (diff.noprefix and diff.mnemonicPrefix would change them), names unquoted but where git
+# must quote them, no colour, no external diff, and no textconv: a repository's
+# .gitattributes names the filter, and git-crypt's or sops' would decrypt secrets into the
+# prompt. Binary files stay "Binary files … differ".
+_DIFF_SETTINGS = [
+    "-c",
+    "core.quotePath=false",
+    "-c",
+    "diff.noprefix=false",
+    "-c",
+    "diff.mnemonicPrefix=false",
+    "-c",
+    "diff.relative=false",
+]
+_DIFF_FLAGS = [
+    "--no-color",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--src-prefix=a/",
+    "--dst-prefix=b/",
+    "-M",
+]
 
 
-def staged_numstat(cwd: Path | str | None = None, *, ignore_whitespace: bool = False) -> bytes:
-    flags = ["-w"] if ignore_whitespace else []
+def staged_diff(
+    cwd: Path | str | None = None, *, context: int = 3, base: str | None = None
+) -> bytes:
+    """The staged change as a patch (against HEAD, or ``base``)."""
     return run(
-        ["diff", "--cached", "--no-color", "--no-ext-diff", "-M", *flags, "--numstat", "-z"],
+        [*_DIFF_SETTINGS, "diff", "--cached", *_DIFF_FLAGS, f"-U{context}", *_base(base)],
         cwd=cwd,
     ).stdout
+
+
+def staged_numstat(
+    cwd: Path | str | None = None, *, ignore_whitespace: bool = False, base: str | None = None
+) -> bytes:
+    flags = ["-w"] if ignore_whitespace else []
+    return run(
+        [
+            *_DIFF_SETTINGS,
+            "diff",
+            "--cached",
+            *_DIFF_FLAGS,
+            *flags,
+            "--numstat",
+            "-z",
+            *_base(base),
+        ],
+        cwd=cwd,
+    ).stdout
+
+
+def _base(base: str | None) -> list[str]:
+    return [base, "--"] if base else []
+
+
+def amend_base(cwd: Path | str | None = None) -> str:
+    """What an amended commit is compared with: HEAD's first parent, or the empty tree
+    when HEAD is a root commit."""
+    proc = run(["rev-parse", "--verify", "-q", "HEAD^"], cwd=cwd, check=False)
+    if proc.returncode == 0:
+        return proc.stdout.decode().strip()
+    return text(["hash-object", "-t", "tree", "--stdin"], cwd=cwd)  # of empty input
+
+
+def trailers(message_text: str, cwd: Path | str | None = None) -> list[str]:
+    """The trailer lines of a message (``Signed-off-by: …``), found as git finds them:
+    the last paragraph, when it is made of ``Key: value`` lines."""
+    if ":" not in message_text:
+        return []
+    out = run(
+        ["interpret-trailers", "--parse", "--no-divider"],
+        cwd=cwd,
+        input_bytes=message_text.encode("utf-8", "surrogateescape"),
+    ).stdout
+    return out.decode("utf-8", "surrogateescape").splitlines()
 
 
 def branch(cwd: Path | str | None = None) -> str:

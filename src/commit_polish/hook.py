@@ -107,7 +107,7 @@ def start_request(ctx: Context) -> str:
     return api_base
 
 
-def generate(ctx: Context, *, draft: str, comment: str) -> Generation:
+def generate(ctx: Context, *, draft: str, comment: str, base: str | None = None) -> Generation:
     """A validated message for what is staged, with the replies' timings and token counts;
     one invalid answer is retried once with a correction. CommitPolishError when the staged
     content changed while the model was working (the message would describe something
@@ -116,7 +116,7 @@ def generate(ctx: Context, *, draft: str, comment: str) -> Generation:
 
     tree = git.write_tree()
     with deadline.within(ctx.cfg.ai.timeout):  # probes, token counts and the model
-        built = request.build(ctx.cfg, start_request(ctx), draft=draft)
+        built = request.build(ctx.cfg, start_request(ctx), draft=draft, base=base)
         req = built.request
         status = LiveStatus(req.model) if sys.stderr.isatty() else None
         try:
@@ -183,33 +183,59 @@ def run_hook(
     action = action_for(source, ctx.cfg)
     if action is None:
         return f"{source} message kept"
-    busy = _nothing_to_describe()
+    busy = _nothing_to_describe(git.amend_base() if action.mode == "regenerate" else None)
     if busy:
         return busy
-    start_request(ctx)
-    original = _read_message(msg_file)
+    encoding = _commit_encoding()
+    original = _read_message(msg_file, encoding)
     comment = git.comment_string(original)
     draft = message.user_text(original, comment) if action.mode != "generate" else ""
+    if message.written_by_git(draft):
+        return "git's own message kept (fixup!, squash!, amend! or a revert)"
+    start_request(ctx)
     # The prompt must be valid UTF-8 whatever bytes the user's draft holds.
-    prompt_draft = message.encode(draft).decode("utf-8", "replace")
-    new = generate(ctx, draft=prompt_draft, comment=comment).text
-    _write_message(msg_file, original, _content(action, new, original, draft, comment))
+    prompt_draft = message.encode(draft, encoding).decode(encoding, "replace")
+    base = git.amend_base() if action.mode == "regenerate" else None
+    new = generate(ctx, draft=prompt_draft, comment=comment, base=base).text
+    ours = "\n".join(message.parse(original, comment).text_lines)
+    new = message.with_trailers(new, git.trailers(ours), invented=bool(git.trailers(new)))
+    content = _content(action, new, original, draft, comment)
+    _write_message(msg_file, original, content, encoding)
     return None
 
 
-def _nothing_to_describe() -> str | None:
+def _nothing_to_describe(base: str | None) -> str | None:
     operation = git.operation_in_progress()
     if operation is not None:
         return f"{operation} in progress"
-    if not git.has_staged_changes():
+    if not git.has_staged_changes(base=base):
         return "nothing staged"
     return None
 
 
-def _read_message(msg_file: Path) -> str:
+def _commit_encoding() -> str:
+    """The encoding git expects the message in (``i18n.commitEncoding``, default UTF-8)."""
+    import codecs
+
+    name = git.config_value("i18n.commitEncoding") or message.ENCODING
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise CommitPolishError(
+            f"i18n.commitEncoding = {name!r} is not an encoding commit-polish knows{KEPT}"
+        ) from None
+
+
+def _read_message(msg_file: Path, encoding: str) -> str:
     if _read_only(msg_file):
         raise CommitPolishError(f"{msg_file} is read-only{KEPT}")
-    return message.decode(msg_file.read_bytes())
+    try:
+        return message.decode(msg_file.read_bytes(), encoding)
+    except OSError as exc:
+        raise CommitPolishError(
+            f"cannot read the message file {msg_file}: {exc.strerror or exc} "
+            "(git passes it to its prepare-commit-msg hook; run commit-polish hook only from git)"
+        ) from exc
 
 
 def _content(action: Action, new: str, original: str, draft: str, comment: str) -> str:
@@ -223,15 +249,15 @@ def _content(action: Action, new: str, original: str, draft: str, comment: str) 
     return message.compose(new, _without_text(original, comment), comment, keep_old=keep_old)
 
 
-def _write_message(msg_file: Path, original: str, content: str) -> None:
+def _write_message(msg_file: Path, original: str, content: str, encoding: str) -> None:
     from commit_polish.files import write_atomic
 
-    if message.decode(msg_file.read_bytes()) != original:
+    if message.decode(msg_file.read_bytes(), encoding) != original:
         raise CommitPolishError(
             "the message file changed while the model was working; left as it is"
         )
     try:
-        write_atomic(msg_file, message.encode(content))
+        write_atomic(msg_file, message.encode(content, encoding))
     except OSError as exc:
         raise CommitPolishError(f"cannot write {msg_file}: {exc.strerror or exc}{KEPT}") from exc
 

@@ -6,6 +6,7 @@ not UTF-8 survive a round trip untouched.
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 
@@ -21,12 +22,27 @@ class NotAMessage(ValueError):
     caller decides what the user is told)."""
 
 
-def decode(data: bytes) -> str:
-    return data.decode(ENCODING, ERRORS)
+def decode(data: bytes, encoding: str = ENCODING) -> str:
+    return data.decode(encoding, ERRORS)
 
 
-def encode(text: str) -> bytes:
-    return text.encode(ENCODING, ERRORS)
+def encode(text: str, encoding: str = ENCODING) -> bytes:
+    """``text`` as bytes; bytes that came in undecodable go back as they were, and a
+    character the encoding lacks (an emoji under Latin-1) becomes ``?``."""
+    return text.encode(encoding, _KEEP_OR_REPLACE)
+
+
+def _keep_or_replace(exc: UnicodeError) -> tuple[bytes | str, int]:
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    chunk = exc.object[exc.start : exc.end]
+    if all("\udc80" <= c <= "\udcff" for c in chunk):
+        return bytes(ord(c) - 0xDC00 for c in chunk), exc.end
+    return "?" * len(chunk), exc.end
+
+
+_KEEP_OR_REPLACE = "commit-polish-keep-or-replace"
+codecs.register_error(_KEEP_OR_REPLACE, _keep_or_replace)
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,17 @@ def user_text(text: str, comment: str) -> str:
     return "\n".join(parse(text, comment).text_lines).strip()
 
 
+def with_trailers(generated: str, kept: list[str], *, invented: bool) -> str:
+    """``generated`` ending in git's trailers ``kept`` (``Signed-off-by:`` from -s, a
+    template's ``Co-authored-by:``, an amended commit's ``Change-Id:``). With ``invented``
+    (the model wrote a trailer block), its last paragraph is dropped first: a model does not
+    know who signed off or co-authored."""
+    text = generated.rstrip("\n")
+    if invented and "\n\n" in text:
+        text = text.rsplit("\n\n", 1)[0].rstrip("\n")
+    return text + ("\n\n" + "\n".join(kept) if kept else "")
+
+
 def as_comments(text: str, comment: str) -> list[str]:
     return [f"{comment} {line}".rstrip() if line else comment for line in text.splitlines()]
 
@@ -94,6 +121,39 @@ def compose(message: str, original: str, comment: str, *, keep_old: str | None =
 
 
 # ---------------------------------------------------------------- reply cleaning
+
+# What a terminal or git would act on rather than show: escape sequences (CSI colours, OSC
+# hyperlinks and titles, two-character ESC codes), C0 and C1 control characters but the
+# newline (a NUL makes git refuse the commit), DEL, and the bidirectional-text controls that
+# make a line read other than it is. Tabs become spaces.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -~]?|\x9b[0-?]*[ -/]*[@-~]"
+)
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# A body longer than this is a model that did not stop, not a description.
+MAX_BODY_LINES = 60
+
+
+# Subjects git writes for autosquash, and the text of ``git revert``: rewording them would
+# break ``rebase --autosquash`` or hide which commit was reverted.
+_AUTOSQUASH = re.compile(r"^(?:fixup|squash|amend)! ")
+_REVERTS = re.compile(r"^This reverts commit [0-9a-f]{7,64}\.?$", re.MULTILINE)
+
+
+def written_by_git(text: str) -> bool:
+    """Whether ``text`` (the user's part of the file) is a message git itself wrote."""
+    subject = text.lstrip("\n").split("\n", 1)[0]
+    if _AUTOSQUASH.match(subject):
+        return True
+    return subject.startswith(('Revert "', 'Reapply "')) and bool(_REVERTS.search(text))
+
+
+def strip_controls(text: str) -> str:
+    """``text`` without what would not be shown as written (see ``_ESCAPES``)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _ESCAPES.sub("", text).expandtabs(4)
+    return _CONTROLS.sub("", text)
+
 
 _THINK = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.DOTALL | re.IGNORECASE)
 _OPEN_THINK = re.compile(r"<(think|thinking|reasoning)>.*\Z", re.DOTALL | re.IGNORECASE)
@@ -194,7 +254,7 @@ def clean_reply(reply: str, *, subject_max: int = 72, comment: str = "#", body: 
     within the limit without a trailing period; puts one blank line before the body and
     wraps the body at 72 columns.
     """
-    text = _THINK.sub("", reply.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _THINK.sub("", strip_controls(reply))
     text = _OPEN_THINK.sub("", text)
     lines = _drop_fences(text.split("\n"))
     lines = [line.rstrip() for line in lines]
@@ -226,7 +286,10 @@ def clean_reply(reply: str, *, subject_max: int = 72, comment: str = "#", body: 
         body_lines.pop()
     result = subject
     if body and body_lines:
-        result += "\n\n" + "\n".join(_wrap_body(body_lines, BODY_WIDTH))
+        wrapped = _wrap_body(body_lines, BODY_WIDTH)[:MAX_BODY_LINES]
+        while not wrapped[-1].strip():
+            wrapped.pop()
+        result += "\n\n" + "\n".join(wrapped)
     if looks_like_diff(result):  # what is left (say, the subject alone) must pass too
         raise _echoed_diff()
     return result

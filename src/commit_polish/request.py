@@ -23,14 +23,15 @@ class Built:
     llama_cpp: bool  # the server answered /props: it reads a prefill into its cache
 
 
-def build(cfg: Config, api_base: str, *, draft: str = "") -> Built:
-    """The model request for what is staged now, with secrets redacted."""
-    raw = git.staged_diff(context=diff_mod.CONTEXT_LINES)
+def build(cfg: Config, api_base: str, *, draft: str = "", base: str | None = None) -> Built:
+    """The model request for what is staged now (compared with HEAD, or with ``base`` for
+    an amended commit), with secrets redacted."""
+    raw = git.staged_diff(context=diff_mod.CONTEXT_LINES, base=base)
     prepared = diff_mod.prepare(
         raw,
         exclude=list(cfg.message.exclude),
         changed_under_w=diff_mod.changed_ignoring_whitespace(
-            git.staged_numstat(ignore_whitespace=True)
+            git.staged_numstat(ignore_whitespace=True, base=base)
         ),
     )
     template, _where = prompt.load_template(cfg.message.template)
