@@ -587,3 +587,51 @@ def test_hunk_head_limits(repo: Path, limit: int, lines_shown: int) -> None:
         return
     assert lines[1:-1] == [f"+abcdefghij {i}" for i in range(lines_shown)]
     assert lines[-1] == f"… ({200 - lines_shown:,} more lines of this hunk not shown)"
+
+
+@pytest.mark.parametrize(
+    ("quoted", "name"),
+    [
+        ("plain.py", "plain.py"),
+        ('"b/we\\"ird.py"', 'b/we"ird.py'),
+        ('"b/tab\\tname.py"', "b/tab\tname.py"),
+        ('"b/new\\nline.py"', "b/new\nline.py"),
+        ('"b/back\\\\slash.py"', "b/back\\slash.py"),
+        ('"b/caf\\303\\251.py"', "b/café.py"),
+        ('"b/\\346\\227\\245\\346\\234\\254.md"', "b/日本.md"),
+    ],
+)
+def test_unquote_names_as_git_quotes_them(quoted: str, name: str) -> None:
+    assert diff.unquote(quoted) == name
+
+
+@pytest.mark.parametrize(
+    ("header", "path"),
+    [
+        ("diff --git a/x.py b/x.py", "x.py"),
+        ("diff --git a/my file b.py b/my file b.py", "my file b.py"),
+        ('diff --git "a/we\\"ird.py" "b/we\\"ird.py"', 'we"ird.py'),
+        ("diff --git a/café.py b/café.py", "café.py"),
+    ],
+)
+def test_header_path(header: str, path: str) -> None:
+    assert [f.path for f in diff.parse(f"{header}\nnew file mode 100644\n".encode())] == [path]
+
+
+def test_rename_to_names_the_file() -> None:
+    raw = (
+        'diff --git a/old name.py "b/new\\tname.py"\nsimilarity index 100%\n'
+        'rename from old name.py\nrename to "new\\tname.py"\n'
+    )
+    [f] = diff.parse(raw.encode())
+    assert (f.path, f.status) == ("new\tname.py", "renamed from old name.py")
+
+
+def test_large_files_are_listed_with_their_size() -> None:
+    prepared = diff.prepare(b"", large={"data/dump.csv": 60_000_000})
+    [f] = prepared.files
+    assert (f.path, f.counts, prepared.reasons[f.path]) == (
+        "data/dump.csv",
+        "60.0 MB",
+        "too large to diff",
+    )

@@ -18,6 +18,7 @@ from typing import NoReturn
 Status = Callable[[float], None]  # told the seconds elapsed while waiting
 
 _deadline: float | None = None
+_budget: float | None = None  # the seconds the current deadline was set to
 _abandoned: list[threading.Thread] = []
 
 
@@ -25,13 +26,18 @@ _abandoned: list[threading.Thread] = []
 def within(seconds: float) -> Iterator[None]:
     """Within this block every request (probes, token counts, completions and retries)
     shares one deadline ``seconds`` from now: the hook's total time budget."""
-    global _deadline
-    outer = _deadline
-    _deadline = time.monotonic() + seconds
+    global _deadline, _budget
+    outer = _deadline, _budget
+    _deadline, _budget = time.monotonic() + seconds, seconds
     try:
         yield
     finally:
-        _deadline = outer
+        _deadline, _budget = outer
+
+
+def budget() -> float | None:
+    """The seconds of the deadline in force (None outside :func:`within`)."""
+    return _budget
 
 
 def remaining(limit: float) -> float:

@@ -82,8 +82,16 @@ DATA_PATTERNS = (
 # Lines of context around each change: -U1 keeps hunks readable and costs about a fifth
 # fewer characters than git's default -U3 (measured in docs/performance.md).
 CONTEXT_LINES = 1
+# A staged file larger than this is listed with its size and never diffed: its diff would be
+# read whole (a 200 MB file took 31 s and 2.6 GB) and could not fit the prompt anyway.
+LARGE_FILE = 1_000_000
 
-_HEADER = re.compile(r"^diff --git (?:\"?a/)(.*?)\"? (?:\"?b/)(.*?)\"?$")
+# git.staged_diff asks for a/ and b/ prefixes. A name git had to quote (a quote, a
+# backslash, a tab or newline in it) is a C string; unquoted names are the same on both
+# sides unless the file was renamed, and then "rename to" names it.
+_QUOTED = r'"(?:[^"\\]|\\.)*"'
+_HEADER = re.compile(rf"^diff --git (?P<a>{_QUOTED}|a/.*?) (?P<b>{_QUOTED}|b/.*)$")
+_C_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@")
 _MORE = "\n… (more files not listed)"
 _HEAD_NOTE = "… ({:,} more lines of this hunk not shown)"
@@ -101,9 +109,12 @@ class FileDiff:
     binary: bool = False
     status: str = "modified"
     same_content: bool = False  # a rename with 100% similarity
+    size: int = 0  # bytes, for a file too large to diff (LARGE_FILE)
 
     @property
     def counts(self) -> str:
+        if self.size:
+            return f"{self.size / 1_000_000:.1f} MB"
         if self.binary:
             return "binary"
         if self.same_content and not self.hunks:
@@ -138,7 +149,7 @@ def parse(raw: bytes) -> list[FileDiff]:
     for line in raw.decode("utf-8", "replace").split("\n"):
         header = _HEADER.match(line) if line.startswith("diff --git ") else None
         if header:
-            current = FileDiff(path=header.group(2), header=[line])
+            current = FileDiff(path=_header_path(line, header), header=[line])
             files.append(current)
         elif current is None:
             continue
@@ -160,6 +171,43 @@ def parse(raw: bytes) -> list[FileDiff]:
     return files
 
 
+def unquote(name: str) -> str:
+    """A path as git prints it (C-quoted when it must be) as the path itself."""
+    if not (len(name) >= 2 and name[0] == name[-1] == '"'):
+        return name
+    out = bytearray()
+    body, i = name[1:-1], 0
+    while i < len(body):
+        char = body[i]
+        if char != "\\" or i + 1 == len(body):
+            out += char.encode("utf-8", "surrogateescape")
+            i += 1
+        elif body[i + 1] in _C_ESCAPES:
+            out.append(_C_ESCAPES[body[i + 1]])
+            i += 2
+        elif re.match(r"[0-7]{3}", body[i + 1 : i + 4]):
+            out.append(int(body[i + 1 : i + 4], 8) & 0xFF)
+            i += 4
+        else:
+            out += body[i + 1].encode()
+            i += 2
+    return out.decode("utf-8", "replace")
+
+
+def _header_path(line: str, header: re.Match[str]) -> str:
+    """The new name in a ``diff --git`` line."""
+    b = header.group("b")
+    if b.startswith('"'):
+        return unquote(b)[2:]
+    a = header.group("a")
+    if not a.startswith('"'):  # both unquoted: split in the middle (same name twice)
+        rest = line[len("diff --git ") :]
+        half = (len(rest) - 1) // 2
+        if rest[:half][2:] == rest[half + 1 :][2:]:
+            return rest[half + 1 :][2:]
+    return b[2:]
+
+
 def _note_header(f: FileDiff, line: str) -> None:
     if line.startswith("Binary files ") or line == "GIT binary patch":
         f.binary = True
@@ -168,7 +216,9 @@ def _note_header(f: FileDiff, line: str) -> None:
     elif line.startswith("deleted file mode"):
         f.status = "deleted"
     elif line.startswith("rename from "):
-        f.status = "renamed from " + line[len("rename from ") :]
+        f.status = "renamed from " + unquote(line[len("rename from ") :])
+    elif line.startswith("rename to "):
+        f.path = unquote(line[len("rename to ") :])
     elif line == "similarity index 100%":
         f.same_content = True
 
@@ -178,6 +228,8 @@ def skip_reason(f: FileDiff, exclude: list[str]) -> str | None:
     name = f.path.rsplit("/", 1)[-1]
     if redact.is_secret_file(f.path):
         return "secret"
+    if f.size:
+        return "too large to diff"
     if f.binary:
         return "binary"
     if name in LOCK_FILES:
@@ -261,6 +313,7 @@ def prepare(
     *,
     exclude: list[str] | None = None,
     changed_under_w: Collection[str] | None = None,
+    large: dict[str, int] | None = None,
 ) -> Prepared:
     """Parse ``raw`` and decide which files are listed by name only.
 
@@ -268,7 +321,7 @@ def prepare(
     change under ``git diff -w``; a file with hunks that is not among them is listed as
     "whitespace only" and its hunks are not shown. None: not known, nothing is summarised.
     """
-    files = parse(raw)
+    files = parse(raw) + [FileDiff(path=p, size=n) for p, n in (large or {}).items()]
     reasons = {f.path: skip_reason(f, exclude or []) for f in files}
     for f in files:
         if (

@@ -38,7 +38,14 @@ def run(
     check: bool = True,
     input_bytes: bytes | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run ``git ARGS`` and return the completed process (stdout/stderr as bytes)."""
+    """Run ``git ARGS`` and return the completed process (stdout/stderr as bytes).
+
+    Inside the hook's time budget (``deadline.within``) git gets what is left of it and is
+    killed when that runs out: a huge file or a slow filesystem must not hold the commit.
+    """
+    from commit_polish import deadline
+
+    budget = deadline.budget()
     try:
         proc = subprocess.run(
             ["git", *args],
@@ -47,14 +54,28 @@ def run(
             input=input_bytes,
             capture_output=True,
             check=False,
+            timeout=None if budget is None else deadline.remaining(budget),
         )
     except FileNotFoundError as exc:
         raise GitError("git is not installed or not on PATH") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise GitError(
+            f"git {_name(args)} took longer than the {budget:g}s budget (ai.timeout), before "
+            "anything was sent to the model (unstage very large files, or raise ai.timeout)"
+        ) from exc
     if check and proc.returncode != 0:
         detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         first = detail[0] if detail else f"exit code {proc.returncode}"
-        raise GitError(f"git {' '.join(args[:2])} failed: {first}")
+        raise GitError(f"git {_name(args)} failed: {first}")
     return proc
+
+
+def _name(args: Sequence[str]) -> str:
+    """The subcommand and its first argument, past any ``-c key=value``."""
+    words = list(args)
+    while len(words) >= 2 and words[0] == "-c":
+        words = words[2:]
+    return " ".join(words[:2])
 
 
 def text(args: Sequence[str], *, cwd: Path | str | None = None, isolate: bool = False) -> str:
@@ -146,17 +167,32 @@ _DIFF_FLAGS = [
 
 
 def staged_diff(
-    cwd: Path | str | None = None, *, context: int = 3, base: str | None = None
+    cwd: Path | str | None = None,
+    *,
+    context: int = 3,
+    base: str | None = None,
+    leave_out: Sequence[str] = (),
 ) -> bytes:
-    """The staged change as a patch (against HEAD, or ``base``)."""
+    """The staged change as a patch (against HEAD, or ``base``), without ``leave_out``."""
     return run(
-        [*_DIFF_SETTINGS, "diff", "--cached", *_DIFF_FLAGS, f"-U{context}", *_base(base)],
+        [
+            *_DIFF_SETTINGS,
+            "diff",
+            "--cached",
+            *_DIFF_FLAGS,
+            f"-U{context}",
+            *_revision_and_paths(base, leave_out),
+        ],
         cwd=cwd,
     ).stdout
 
 
 def staged_numstat(
-    cwd: Path | str | None = None, *, ignore_whitespace: bool = False, base: str | None = None
+    cwd: Path | str | None = None,
+    *,
+    ignore_whitespace: bool = False,
+    base: str | None = None,
+    leave_out: Sequence[str] = (),
 ) -> bytes:
     flags = ["-w"] if ignore_whitespace else []
     return run(
@@ -168,14 +204,43 @@ def staged_numstat(
             *flags,
             "--numstat",
             "-z",
-            *_base(base),
+            *_revision_and_paths(base, leave_out),
         ],
         cwd=cwd,
     ).stdout
 
 
-def _base(base: str | None) -> list[str]:
-    return [base, "--"] if base else []
+def _revision_and_paths(base: str | None, leave_out: Sequence[str]) -> list[str]:
+    excluded = [f":(top,exclude,literal){p}" for p in leave_out]
+    return [*([base] if base else []), "--", *([":/", *excluded] if excluded else [])]
+
+
+def large_staged_files(
+    limit: int, cwd: Path | str | None = None, *, base: str | None = None
+) -> dict[str, int]:
+    """Staged files whose new content is over ``limit`` bytes, with their sizes, from the
+    blobs' sizes alone: a diff of such a file would be read, and held, whole."""
+    head = run(["rev-parse", "-q", "--verify", "HEAD"], cwd=cwd, check=False)
+    against = base or ("HEAD" if head.returncode == 0 else amend_base(cwd))
+    raw = run(["diff-index", "--cached", "-z", "--no-renames", against], cwd=cwd).stdout
+    fields = raw.split(b"\0")
+    blobs: dict[str, str] = {}
+    for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+        parts = meta.split()  # :old-mode new-mode old-sha new-sha status
+        if len(parts) >= 5 and parts[3].strip(b"0"):  # all zeros: deleted
+            blobs[path.decode("utf-8", "surrogateescape")] = parts[3].decode()
+    if not blobs:
+        return {}
+    sizes = run(
+        ["cat-file", "--batch-check=%(objectsize)"],
+        cwd=cwd,
+        input_bytes="".join(sha + "\n" for sha in blobs.values()).encode(),
+    ).stdout.split()
+    return {
+        path: int(size)
+        for path, size in zip(blobs, sizes, strict=False)
+        if size.isdigit() and int(size) > limit
+    }
 
 
 def amend_base(cwd: Path | str | None = None) -> str:

@@ -26,13 +26,15 @@ class Built:
 def build(cfg: Config, api_base: str, *, draft: str = "", base: str | None = None) -> Built:
     """The model request for what is staged now (compared with HEAD, or with ``base`` for
     an amended commit), with secrets redacted."""
-    raw = git.staged_diff(context=diff_mod.CONTEXT_LINES, base=base)
+    large = git.large_staged_files(diff_mod.LARGE_FILE, base=base)
+    raw = git.staged_diff(context=diff_mod.CONTEXT_LINES, base=base, leave_out=list(large))
     prepared = diff_mod.prepare(
         raw,
         exclude=list(cfg.message.exclude),
         changed_under_w=diff_mod.changed_ignoring_whitespace(
-            git.staged_numstat(ignore_whitespace=True, base=base)
+            git.staged_numstat(ignore_whitespace=True, base=base, leave_out=list(large))
         ),
+        large=large,
     )
     template, _where = prompt.load_template(cfg.message.template)
     branch = git.branch()
