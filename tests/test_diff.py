@@ -408,8 +408,7 @@ def test_latin1_file_from_real_git(repo: Path) -> None:
 
 def _summary_of_staged(repo: Path, budget: int = BIG) -> diff.Summary:
     raw = git.staged_diff(repo, context=diff.CONTEXT_LINES)
-    changed = diff.changed_ignoring_whitespace(git.staged_numstat(repo, ignore_whitespace=True))
-    return diff.summarize(raw, budget=budget, changed_under_w=changed)
+    return diff.summarize(raw, budget=budget)
 
 
 def test_whitespace_only_file_is_listed_not_shown(repo: Path) -> None:
@@ -424,13 +423,6 @@ def test_whitespace_only_file_is_listed_not_shown(repo: Path) -> None:
     assert "src/a.py" not in summary.diff
     assert summary.diff.startswith("diff --git a/src/b.py b/src/b.py\n@@ -1 +1 @@\n-x = 1\n+x = 2")
     assert summary.omitted_hunks == 0
-
-
-def test_whitespace_unknown_shows_everything(repo: Path) -> None:
-    stage(repo, {"a.py": "x  = 1\n"})
-    run_git(repo, "commit", "-q", "-m", "add")
-    raw = stage(repo, {"a.py": "x = 1\n"})
-    assert diff.summarize(raw, budget=BIG).files == "modified a.py +1 -1"
 
 
 def test_whitespace_rename_with_real_edit_is_shown(repo: Path) -> None:
@@ -453,12 +445,23 @@ def test_pure_rename_has_no_hunks(repo: Path) -> None:
     assert summary.omitted_hunks == 0
 
 
-def test_changed_ignoring_whitespace_parses_renames_and_binaries() -> None:
-    numstat = (
-        b"1\t0\tb.py\x000\t0\t\x00c.txt\x00d.txt\x003\t1\t\x00e.py\x00f.py\x00-\t-\timg.png\x00"
-    )
-    assert diff.changed_ignoring_whitespace(numstat) == {"b.py", "f.py", "img.png"}
-    assert diff.changed_ignoring_whitespace(b"") == set()
+@pytest.mark.parametrize(
+    ("hunk", "expected"),
+    [
+        (["@@ -1 +1 @@", "-x = 1", "+x  =  1"], True),
+        (["@@ -1,2 +1,2 @@", "-a", "-  b", "+    a", "+b\t"], True),
+        (["@@ -1,3 +1,3 @@", "-a", "+ a", " ctx", "-c", "+c  "], True),
+        (["@@ -1 +1 @@", "-x = 1\r", "+x = 1", "\\ No newline at end of file"], True),
+        (["@@ -1 +1 @@", "-x = 1", "+x = 2"], False),
+        (["@@ -1,0 +1 @@", "+"], False),  # an added blank line is a change under -w
+        (["@@ -1,3 +1,3 @@", " A", "-X", " B", "+X"], False),  # a moved line
+        (["@@ -1 +1,2 @@", "-a", "+a", "+b"], False),
+        (["@@ -1,2 +1 @@", "-a", "-b", "+ab"], False),  # -w keeps line breaks
+    ],
+)
+def test_whitespace_only_from_the_patch(hunk: list[str], expected: bool) -> None:
+    f = diff.FileDiff(path="a.py", hunks=[hunk])
+    assert diff.whitespace_only(f) is expected
 
 
 def test_fewer_context_lines_cost_less(repo: Path) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import fnmatch
 import functools
 import re
-from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from commit_polish import redact
@@ -287,49 +286,46 @@ class Prepared:
         return text
 
 
-def changed_ignoring_whitespace(numstat_z: bytes) -> set[str]:
-    """Paths (new names) with changes left under ``git diff -w --numstat -z``."""
-    fields = numstat_z.decode("utf-8", "replace").split("\0")
-    changed: set[str] = set()
-    i = 0
-    while i < len(fields):
-        parts = fields[i].split("\t", 2)
-        if len(parts) < 3:
-            i += 1
-            continue
-        added, removed, path = parts
-        if path == "" and i + 2 < len(fields):  # a rename: old and new names follow
-            path = fields[i + 2]
-            i += 3
-        else:
-            i += 1
-        if (added, removed) != ("0", "0"):
-            changed.add(path)
-    return changed
+_NO_SPACE = re.compile(r"\s+")
+
+
+def whitespace_only(f: FileDiff) -> bool:
+    """Whether every change in ``f``'s hunks only changes whitespace inside lines, as
+    ``git diff -w`` would see it, judged from the patch itself (the diff is read once): each
+    run of removed lines is followed at once by a run of added lines that, without any
+    whitespace, is the same. A moved or added line is a change."""
+    if not f.hunks:
+        return False
+    for hunk in f.hunks:
+        removed: list[str] = []
+        added: list[str] = []
+        for line in [*hunk[1:], " "]:
+            marker = line[:1]
+            if marker == "-" and not added:
+                removed.append(_NO_SPACE.sub("", line[1:]))
+            elif marker == "+" and removed:
+                added.append(_NO_SPACE.sub("", line[1:]))
+            elif marker in ("+", "-"):
+                return False  # an added line with nothing removed before it, or -+- order
+            elif marker != "\\":  # context ends a run ("\ No newline" does not)
+                if removed != added:
+                    return False
+                removed, added = [], []
+    return True
 
 
 def prepare(
     raw: bytes,
     *,
     exclude: list[str] | None = None,
-    changed_under_w: Collection[str] | None = None,
     large: dict[str, int] | None = None,
 ) -> Prepared:
-    """Parse ``raw`` and decide which files are listed by name only.
-
-    ``changed_under_w`` (from :func:`changed_ignoring_whitespace`) names the files that still
-    change under ``git diff -w``; a file with hunks that is not among them is listed as
-    "whitespace only" and its hunks are not shown. None: not known, nothing is summarised.
-    """
+    """Parse ``raw`` and decide which files are listed by name only (a file whose changes
+    are all whitespace is listed as "whitespace only"; ``large`` files by their size)."""
     files = parse(raw) + [FileDiff(path=p, size=n) for p, n in (large or {}).items()]
     reasons = {f.path: skip_reason(f, exclude or []) for f in files}
     for f in files:
-        if (
-            changed_under_w is not None
-            and not reasons[f.path]
-            and f.hunks
-            and f.path not in changed_under_w
-        ):
+        if not reasons[f.path] and whitespace_only(f):
             reasons[f.path] = "whitespace only"
     total = sum(f.added + f.removed for f in files)
     return Prepared(files=files, reasons=reasons, total_lines=total)
@@ -340,10 +336,9 @@ def summarize(
     *,
     budget: int,
     exclude: list[str] | None = None,
-    changed_under_w: Collection[str] | None = None,
 ) -> Summary:
     """A summary whose ``files`` + ``diff`` fit in ``budget`` characters (files first)."""
-    return select(prepare(raw, exclude=exclude, changed_under_w=changed_under_w), budget)
+    return select(prepare(raw, exclude=exclude), budget)
 
 
 def select(prepared: Prepared, budget: int) -> Summary:

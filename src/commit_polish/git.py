@@ -187,29 +187,6 @@ def staged_diff(
     ).stdout
 
 
-def staged_numstat(
-    cwd: Path | str | None = None,
-    *,
-    ignore_whitespace: bool = False,
-    base: str | None = None,
-    leave_out: Sequence[str] = (),
-) -> bytes:
-    flags = ["-w"] if ignore_whitespace else []
-    return run(
-        [
-            *_DIFF_SETTINGS,
-            "diff",
-            "--cached",
-            *_DIFF_FLAGS,
-            *flags,
-            "--numstat",
-            "-z",
-            *_revision_and_paths(base, leave_out),
-        ],
-        cwd=cwd,
-    ).stdout
-
-
 def _revision_and_paths(base: str | None, leave_out: Sequence[str]) -> list[str]:
     excluded = [f":(top,exclude,literal){p}" for p in leave_out]
     return [*([base] if base else []), "--", *([":/", *excluded] if excluded else [])]

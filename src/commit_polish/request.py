@@ -31,9 +31,6 @@ def build(cfg: Config, api_base: str, *, draft: str = "", base: str | None = Non
     prepared = diff_mod.prepare(
         raw,
         exclude=list(cfg.message.exclude),
-        changed_under_w=diff_mod.changed_ignoring_whitespace(
-            git.staged_numstat(ignore_whitespace=True, base=base, leave_out=list(large))
-        ),
         large=large,
     )
     template, _where = prompt.load_template(cfg.message.template)
