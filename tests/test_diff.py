@@ -631,9 +631,10 @@ def test_rename_to_names_the_file() -> None:
 
 
 def test_large_files_are_listed_with_their_size() -> None:
-    prepared = diff.prepare(b"", large={"data/dump.csv": 60_000_000})
+    prepared = diff.prepare(b"", large={"data/dump.csv": (60_000_000, True)})
     [f] = prepared.files
-    assert (f.path, f.counts, prepared.reasons[f.path]) == (
+    assert (f.status, f.path, f.counts, prepared.reasons[f.path]) == (
+        "added",
         "data/dump.csv",
         "60.0 MB",
         "too large to diff",

@@ -318,11 +318,14 @@ def prepare(
     raw: bytes,
     *,
     exclude: list[str] | None = None,
-    large: dict[str, int] | None = None,
+    large: dict[str, tuple[int, bool]] | None = None,
 ) -> Prepared:
     """Parse ``raw`` and decide which files are listed by name only (a file whose changes
     are all whitespace is listed as "whitespace only"; ``large`` files by their size)."""
-    files = parse(raw) + [FileDiff(path=p, size=n) for p, n in (large or {}).items()]
+    files = parse(raw) + [
+        FileDiff(path=p, size=n, status="added" if new else "modified")
+        for p, (n, new) in (large or {}).items()
+    ]
     reasons = {f.path: skip_reason(f, exclude or []) for f in files}
     for f in files:
         if not reasons[f.path] and whitespace_only(f):

@@ -194,27 +194,29 @@ def _revision_and_paths(base: str | None, leave_out: Sequence[str]) -> list[str]
 
 def large_staged_files(
     limit: int, cwd: Path | str | None = None, *, base: str | None = None
-) -> dict[str, int]:
-    """Staged files whose new content is over ``limit`` bytes, with their sizes, from the
-    blobs' sizes alone: a diff of such a file would be read, and held, whole."""
+) -> dict[str, tuple[int, bool]]:
+    """Staged files whose new content is over ``limit`` bytes, with their sizes and whether
+    they are new, from the blobs' sizes alone: a diff of such a file would be read, and
+    held, whole."""
     head = run(["rev-parse", "-q", "--verify", "HEAD"], cwd=cwd, check=False)
     against = base or ("HEAD" if head.returncode == 0 else amend_base(cwd))
     raw = run(["diff-index", "--cached", "-z", "--no-renames", against], cwd=cwd).stdout
     fields = raw.split(b"\0")
-    blobs: dict[str, str] = {}
+    blobs: dict[str, tuple[str, bool]] = {}
     for meta, path in zip(fields[0::2], fields[1::2], strict=False):
         parts = meta.split()  # :old-mode new-mode old-sha new-sha status
         if len(parts) >= 5 and parts[3].strip(b"0"):  # all zeros: deleted
-            blobs[path.decode("utf-8", "surrogateescape")] = parts[3].decode()
+            added = not parts[2].strip(b"0")
+            blobs[path.decode("utf-8", "surrogateescape")] = (parts[3].decode(), added)
     if not blobs:
         return {}
     sizes = run(
         ["cat-file", "--batch-check=%(objectsize)"],
         cwd=cwd,
-        input_bytes="".join(sha + "\n" for sha in blobs.values()).encode(),
+        input_bytes="".join(sha + "\n" for sha, _added in blobs.values()).encode(),
     ).stdout.split()
     return {
-        path: int(size)
+        path: (int(size), blobs[path][1])
         for path, size in zip(blobs, sizes, strict=False)
         if size.isdigit() and int(size) > limit
     }

@@ -138,7 +138,7 @@ def test_a_huge_staged_file_is_listed_not_read(
         f"its text sent: {'abcdefghijklmnop' in prompt}"
     )
     assert result.returncode == 0, result.stderr
-    assert "dump.txt 60.0 MB" in prompt and "too large to diff" in prompt
+    assert "added dump.txt 60.0 MB (too large to diff" in prompt
     assert "abcdefghijklmnop" not in prompt
     assert "+def greet():" in prompt
     assert last_message(hooked) == "feat: add the data dump"
