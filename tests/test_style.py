@@ -35,6 +35,7 @@ CONVENTIONAL_HISTORY = [
             RepoStyle(
                 count=6,
                 conventional=True,
+                conventional_count=5,
                 types=("deps",),
                 scopes=("cli", "hook"),
                 case="lower",
@@ -58,6 +59,7 @@ CONVENTIONAL_HISTORY = [
             RepoStyle(
                 count=3,
                 conventional=True,
+                conventional_count=3,
                 case="lower",
                 ticket=Ticket(form="bracket", position="after-type", keys=("OPS", "PAY")),
                 examples=(
@@ -85,7 +87,12 @@ CONVENTIONAL_HISTORY = [
         (["feat: a", "fix: b"], RepoStyle(count=2, examples=("feat: a", "fix: b"))),
         (
             ["Add a", "add b", "Add c", "fix: d"],
-            RepoStyle(count=4, conventional=False, examples=("Add a", "add b", "Add c")),
+            RepoStyle(
+                count=4,
+                conventional=False,
+                conventional_count=1,
+                examples=("Add a", "add b", "Add c"),
+            ),
         ),
     ],
     ids=["conventional", "ticket-start", "ticket-after-type", "non-ascii", "too-few", "mixed-case"],
