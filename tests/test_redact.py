@@ -338,3 +338,25 @@ def test_redaction_is_idempotent() -> None:
     for _id, path, content, _secret in SECRETS:
         once = redact.redact_text(content, path=path)
         assert redact.redact_text(once, path=path) == once
+
+
+@pytest.mark.parametrize("line", ["x" * 65536, "a1" * 32768, "a.b-" * 16384])
+def test_a_long_run_of_name_characters_takes_linear_time(line: str) -> None:
+    # Tried at every position of the run, the assignment pattern took about a minute here
+    # (a repository's 64 KiB template of one long word).
+    import time
+
+    started = time.monotonic()
+    assert redact.redact_text(line) == line
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('2fa_token = "abcdefgh1234"', '2fa_token = "[REDACTED]"'),
+        ('x2_password = "abcdefgh1234"', 'x2_password = "[REDACTED]"'),
+    ],
+)
+def test_names_with_digits_still_count(line: str, expected: str) -> None:
+    assert redact.redact_text(line) == expected

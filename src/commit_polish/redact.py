@@ -284,7 +284,9 @@ _NOT_KEY, _BASE64, _KEY_LINE = 0, 1, 2
 # NAME (optionally quoted) then an assignment operator, then the value.
 # The name is taken whole (``(?![\w.\-])``): a shorter one could never be followed by an
 # operator, and trying each would cost every line a retry per character of each name.
-_ASSIGN_NAME = r"""(?P<q>["']?)(?P<name>[A-Za-z_$@][\w.\-]*(?![\w.\-]))(?P=q)"""
+# A name starts where a run of name characters starts: tried at every position inside a
+# run, a long one (a 64 KiB line of letters) cost quadratic time, about a minute.
+_ASSIGN_NAME = r"""(?P<q>["']?)(?P<name>(?<![\w.\-$@])[\w$@][\w.\-]*(?![\w.\-]))(?P=q)"""
 _ASSIGN_VALUE = (
     r"""\s*(?P<op>:=|=>|\?=|\+=|=(?!=)|:(?![:/]))[ \t]*"""
     r"""(?P<value>"""
