@@ -199,7 +199,7 @@ def large_staged_files(
     they are new, from the blobs' sizes alone: a diff of such a file would be read, and
     held, whole."""
     head = run(["rev-parse", "-q", "--verify", "HEAD"], cwd=cwd, check=False)
-    against = base or ("HEAD" if head.returncode == 0 else amend_base(cwd))
+    against = base or ("HEAD" if head.returncode == 0 else empty_tree(cwd))
     raw = run(["diff-index", "--cached", "-z", "--no-renames", against], cwd=cwd).stdout
     fields = raw.split(b"\0")
     blobs: dict[str, tuple[str, bool]] = {}
@@ -228,7 +228,17 @@ def amend_base(cwd: Path | str | None = None) -> str:
     proc = run(["rev-parse", "--verify", "-q", "HEAD^"], cwd=cwd, check=False)
     if proc.returncode == 0:
         return proc.stdout.decode().strip()
-    return text(["hash-object", "-t", "tree", "--stdin"], cwd=cwd)  # of empty input
+    return empty_tree(cwd)
+
+
+def empty_tree(cwd: Path | str | None = None) -> str:
+    """The id of the empty tree in this repository's hash (SHA-1 or SHA-256)."""
+    # Given empty input: --stdin must not read the hook's own stdin.
+    return (
+        run(["hash-object", "-t", "tree", "--stdin"], cwd=cwd, input_bytes=b"")
+        .stdout.decode()
+        .strip()
+    )
 
 
 def trailers(message_text: str, cwd: Path | str | None = None) -> list[str]:

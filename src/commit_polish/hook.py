@@ -183,7 +183,9 @@ def run_hook(
     action = action_for(source, ctx.cfg)
     if action is None:
         return f"{source} message kept"
-    busy = _nothing_to_describe(git.amend_base() if action.mode == "regenerate" else None)
+    # An amended commit is described whole: against HEAD's parent, not HEAD.
+    base = git.amend_base() if action.mode == "regenerate" else None
+    busy = _nothing_to_describe(base)
     if busy:
         return busy
     encoding = _commit_encoding()
@@ -195,7 +197,6 @@ def run_hook(
     start_request(ctx)
     # The prompt must be valid UTF-8 whatever bytes the user's draft holds.
     prompt_draft = message.encode(draft, encoding).decode(encoding, "replace")
-    base = git.amend_base() if action.mode == "regenerate" else None
     new = generate(ctx, draft=prompt_draft, comment=comment, base=base).text
     ours = "\n".join(message.parse(original, comment).text_lines)
     new = message.with_trailers(new, git.trailers(ours), invented=bool(git.trailers(new)))
