@@ -186,3 +186,32 @@ def test_slow_git_is_named_not_the_server(
     [line] = lines
     assert line.startswith("commit-polish: git diff --cached took longer than the 5s budget")
     assert "before anything was sent to the model" in line
+
+
+def test_a_diff_over_the_read_cap_is_not_read_whole(
+    hooked: Path, fault: MakeFault, fault_server: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    f = fault(
+        "400 files of 990 kB staged (400 MB of diff, each file under the 1 MB limit), timeout = 5",
+        "the diff is read up to its cap and the rest listed by size; the commit gets its message",
+    )
+    monkeypatch.setenv("COMMIT_POLISH_TIMEOUT", "5")
+    server = fault_server(reply("feat: add the data tables"))
+    add(hooked, "a_greet.py", "def greet():\n    return 'hi'\n")
+    line = "0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ\n"
+    block = line * (990_000 // len(line))
+    for n in range(400):
+        (hooked / f"table{n:03}.txt").write_text(block)
+    git(hooked, "add", ".")
+    result = run_commit(hooked)
+    prompt = user_prompt(server) if server.requests else ""
+    f.observed(
+        f"exit {result.returncode}; {result.seconds:.1f} s; hunk sent: {'+def greet' in prompt}; "
+        f"hook said `{' / '.join(result.hook_lines)}`; committed {last_message(hooked)!r}"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.hook_lines == []
+    assert "added a_greet.py +2 -0" in prompt
+    assert "+def greet():" in prompt
+    assert "+0123456789 abcdefghijklmnopqrstuvwxyz" in prompt  # the first tables were read
+    assert last_message(hooked) == "feat: add the data tables"
