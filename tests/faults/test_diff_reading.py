@@ -223,7 +223,7 @@ def test_a_server_timeout_says_git_took_part_of_the_budget(
     [line] = lines
     assert re.fullmatch(
         r"commit-polish: the server at \S+ did not answer within 5s; reading the staged diff "
-        r"took 3\.\ds of it \(raise ai\.timeout, or use a smaller model\)",
+        r"took \d\.\ds of it \(raise ai\.timeout, or use a smaller model\)",
         line,
     ), line
 
