@@ -699,3 +699,18 @@ def test_files_a_cut_patch_did_not_reach_are_listed_by_size(repo: Path) -> None:
     listing = diff.file_list(prepared.files, prepared.reasons).splitlines()
     assert listing[-1] == "added z.txt 1 kB (not read, diff over the read limit, not shown)"
     assert not any(line.startswith("deleted old.py") for line in listing)  # renamed: seen
+
+
+def test_a_submodule_is_its_own_file_whatever_diff_submodule_says(repo: Path) -> None:
+    sub = repo.parent / "sub"
+    run_git(repo.parent, "init", "-q", "sub")
+    run_git(sub, "commit", "-q", "--allow-empty", "-m", "one")
+    run_git(repo, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub), "sub")
+    run_git(repo, "commit", "-q", "-m", "add sub")
+    run_git(repo / "sub", "commit", "-q", "--allow-empty", "-m", "Subject-From-Elsewhere")
+    run_git(repo, "config", "diff.submodule", "log")
+    (repo / "a.py").write_text("x = 1\n")
+    run_git(repo, "add", "a.py", "sub")
+    raw = git.staged_diff(repo)
+    assert [f.path for f in diff.parse(raw)] == ["a.py", "sub"]
+    assert b"Subject-From-Elsewhere" not in raw

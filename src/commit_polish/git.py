@@ -261,6 +261,7 @@ _DIFF_FLAGS = [
     "--no-textconv",
     "--src-prefix=a/",
     "--dst-prefix=b/",
+    "--submodule=short",  # diff.submodule=log would print no header, only the other log
     "-M",
 ]
 
