@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
@@ -94,15 +95,17 @@ def run_capped(
     ]
     for reader in readers:
         reader.start()
+    end = None if timeout is None else time.monotonic() + timeout
     try:
         proc.wait(timeout=timeout)
+        for reader in readers:  # a child git left behind may hold the pipes open
+            reader.join(None if end is None else max(end - time.monotonic(), 0))
+            if reader.is_alive():
+                raise subprocess.TimeoutExpired(proc.args, timeout or 0)
     except subprocess.TimeoutExpired as exc:
         proc.kill()
         proc.wait()
-        raise _too_slow(args) from exc
-    finally:
-        for reader in readers:
-            reader.join()
+        raise _too_slow(args) from exc  # the daemon readers end when the pipes close
     data = b"".join(out)
     if len(data) > limit:
         return data[:limit], False

@@ -153,7 +153,10 @@ def slow_git(tmp_path: Path, seconds: int) -> Path:
     bindir.mkdir()
     (bindir / "git").write_text(
         "#!/bin/sh\n"
-        f'for a in "$@"; do [ "$a" = "--src-prefix=a/" ] && sleep {seconds}; done\n'
+        # A subshell: a child of git's that outlives it when git is killed, as git's own
+        # helpers may, and holds its pipes open until it is done.
+        'for a in "$@"; do [ "$a" = "--src-prefix=a/" ] && '
+        f'(sleep {seconds} && touch "{bindir}/slept"); done\n'
         f'exec "{real}" "$@"\n'
     )
     (bindir / "git").chmod(0o755)
@@ -196,6 +199,7 @@ def test_slow_git_is_named_not_the_server(
     lines = capsys.readouterr().err.splitlines()
     f.observed(f"exit {code}; {seconds:.1f} s; hook said `{' / '.join(lines)}`")
     assert code == 0
+    assert not (tmp_path / "slowbin" / "slept").exists(), "the hook waited for git's sleep"
     assert msg.read_bytes() == b"\n# Please enter the commit message.\n"
     [line] = lines
     assert line.startswith("commit-polish: git diff --cached took longer than the 5s budget")
