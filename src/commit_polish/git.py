@@ -75,6 +75,7 @@ def run_capped(
     Under the hook's deadline as :func:`run` is.
     """
     timeout = _time_left(args)
+    end = None if timeout is None else time.monotonic() + timeout
     try:
         proc = subprocess.Popen(
             ["git", *args],
@@ -86,31 +87,39 @@ def run_capped(
         )
     except FileNotFoundError as exc:
         raise GitError("git is not installed or not on PATH") from exc
-    assert proc.stdout is not None and proc.stderr is not None
     out: list[bytes] = []
     err: list[bytes] = []
-    readers = [
-        threading.Thread(target=_read, args=(proc.stdout, out, limit + 1, proc), daemon=True),
-        threading.Thread(target=_read, args=(proc.stderr, err, _STDERR_KEPT, None), daemon=True),
-    ]
-    for reader in readers:
-        reader.start()
-    end = None if timeout is None else time.monotonic() + timeout
+    stdout = _reader(proc.stdout, out, limit + 1, proc)
+    stderr = _reader(proc.stderr, err, _STDERR_KEPT, None)
     try:
-        proc.wait(timeout=timeout)
-        for reader in readers:  # a child git left behind may hold the pipes open
-            reader.join(None if end is None else max(end - time.monotonic(), 0))
-            if reader.is_alive():
-                raise subprocess.TimeoutExpired(proc.args, timeout or 0)
+        _join(stdout, end)
+        if sum(map(len, out)) > limit:  # git was killed
+            proc.wait()
+            return b"".join(out)[:limit], False
+        proc.wait(timeout=None if end is None else max(end - time.monotonic(), 0))
+        _join(stderr, end)
     except subprocess.TimeoutExpired as exc:
         proc.kill()
         proc.wait()
         raise _too_slow(args) from exc  # the daemon readers end when the pipes close
-    data = b"".join(out)
-    if len(data) > limit:
-        return data[:limit], False
     _check(args, proc.returncode, b"".join(err))
-    return data, True
+    return b"".join(out), True
+
+
+def _reader(
+    stream: IO[bytes] | None, chunks: list[bytes], limit: int, proc: subprocess.Popen[bytes] | None
+) -> threading.Thread:
+    assert stream is not None
+    thread = threading.Thread(target=_read, args=(stream, chunks, limit, proc), daemon=True)
+    thread.start()
+    return thread
+
+
+def _join(thread: threading.Thread, end: float | None) -> None:
+    """Wait for ``thread`` until ``end``; a child git left behind may hold its pipe open."""
+    thread.join(None if end is None else max(end - time.monotonic(), 0))
+    if thread.is_alive():
+        raise subprocess.TimeoutExpired("git", 0)
 
 
 # What is kept of git's stderr for an error line; the rest is read and dropped.
