@@ -639,3 +639,78 @@ def test_large_files_are_listed_with_their_size() -> None:
         "60.0 MB",
         "too large to diff",
     )
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [
+        (0, "0 bytes"),
+        (80, "80 bytes"),
+        (12_345, "12 kB"),
+        (99_999, "99 kB"),
+        (100_000, "0.1 MB"),
+        (699_985, "0.7 MB"),
+        (60_000_000, "60.0 MB"),
+    ],
+)
+def test_size_text(size: int, text: str) -> None:
+    assert diff.size_text(size) == text
+
+
+@pytest.mark.parametrize(
+    ("budget", "limit"),
+    [
+        (1, diff.READ_MIN),
+        (12_000, diff.READ_MIN),
+        (100_000, 100_000 * diff.READ_FACTOR),
+        (10**9, diff.READ_MAX),
+    ],
+)
+def test_read_limit(budget: int, limit: int) -> None:
+    assert diff.read_limit(budget) == limit
+
+
+def test_a_cut_patch_ends_after_its_last_whole_file(repo: Path) -> None:
+    raw = stage(repo, {f"f{n}.py": f"v = {n}\n" * 200 for n in range(3)})
+    whole, complete = git.staged_patch(repo, limit=len(raw))
+    assert (whole, complete) == (raw, True)
+    cut, complete = git.staged_patch(repo, limit=raw.index(b"diff --git a/f1.py") + 100)
+    assert not complete
+    assert cut == raw[: raw.index(b"diff --git a/f1.py")]
+    assert [(f.path, f.added) for f in diff.parse(cut)] == [("f0.py", 200)]
+    nothing, complete = git.staged_patch(repo, limit=50)
+    assert (nothing, complete) == (b"", False)
+
+
+def test_files_a_cut_patch_did_not_reach_are_listed_by_size(repo: Path) -> None:
+    stage(repo, {"old.py": "x = 1\n" * 50, "gone.py": "y = 2\n"})
+    run_git(repo, "commit", "-q", "-m", "base")
+    stage(repo, {"old.py": None, "new.py": "x = 1\n" * 50, "gone.py": None, "z.txt": "z" * 1500})
+    staged = git.staged_sizes(repo)
+    assert staged == {
+        "gone.py": (0, "deleted"),
+        "new.py": (300, "added"),
+        "old.py": (0, "deleted"),
+        "z.txt": (1500, "added"),
+    }
+    raw, _ = git.staged_patch(repo, limit=10_000)
+    prepared = diff.prepare(raw[: raw.index(b"diff --git a/z.txt")])
+    diff.add_unread(prepared, staged)
+    listing = diff.file_list(prepared.files, prepared.reasons).splitlines()
+    assert listing[-1] == "added z.txt 1 kB (not read, diff over the read limit, not shown)"
+    assert not any(line.startswith("deleted old.py") for line in listing)  # renamed: seen
+
+
+def test_a_submodule_is_its_own_file_whatever_diff_submodule_says(repo: Path) -> None:
+    sub = repo.parent / "sub"
+    run_git(repo.parent, "init", "-q", "sub")
+    run_git(sub, "commit", "-q", "--allow-empty", "-m", "one")
+    run_git(repo, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub), "sub")
+    run_git(repo, "commit", "-q", "-m", "add sub")
+    run_git(repo / "sub", "commit", "-q", "--allow-empty", "-m", "Subject-From-Elsewhere")
+    run_git(repo, "config", "diff.submodule", "log")
+    (repo / "a.py").write_text("x = 1\n")
+    run_git(repo, "add", "a.py", "sub")
+    raw = git.staged_diff(repo)
+    assert [f.path for f in diff.parse(raw)] == ["a.py", "sub"]
+    assert b"Subject-From-Elsewhere" not in raw

@@ -20,6 +20,10 @@ Status = Callable[[float], None]  # told the seconds elapsed while waiting
 _deadline: float | None = None
 _budget: float | None = None  # the seconds the current deadline was set to
 _abandoned: list[threading.Thread] = []
+# Named stages of the current deadline and the seconds each took, so that a timeout line can
+# say what took the time; the innermost running one is last in _running.
+_steps: dict[str, float] = {}
+_running: list[str] = []
 
 
 @contextlib.contextmanager
@@ -27,12 +31,40 @@ def within(seconds: float) -> Iterator[None]:
     """Within this block every request (probes, token counts, completions and retries)
     shares one deadline ``seconds`` from now: the hook's total time budget."""
     global _deadline, _budget
-    outer = _deadline, _budget
+    outer = _deadline, _budget, dict(_steps)
     _deadline, _budget = time.monotonic() + seconds, seconds
+    _steps.clear()
     try:
         yield
     finally:
-        _deadline, _budget = outer
+        _deadline, _budget = outer[:2]
+        _steps.clear()
+        _steps.update(outer[2])
+
+
+@contextlib.contextmanager
+def step(name: str) -> Iterator[None]:
+    """Time the stage ``name`` ("reading the staged diff") against the current deadline."""
+    started = time.monotonic()
+    _running.append(name)
+    try:
+        yield
+    finally:
+        _running.pop()
+        _steps[name] = _steps.get(name, 0.0) + time.monotonic() - started
+
+
+def current_step() -> str | None:
+    """The stage running now, if any."""
+    return _running[-1] if _running else None
+
+
+def slowest_step() -> tuple[str, float] | None:
+    """The finished stage that took longest under the current deadline, with its seconds."""
+    if not _steps:
+        return None
+    name = max(_steps, key=lambda n: _steps[n])
+    return name, _steps[name]
 
 
 def budget() -> float | None:

@@ -84,6 +84,13 @@ CONTEXT_LINES = 1
 # A staged file larger than this is listed with its size and never diffed: its diff would be
 # read whole (a 200 MB file took 31 s and 2.6 GB) and could not fit the prompt anyway.
 LARGE_FILE = 1_000_000
+# The most of the staged diff that is read: a multiple of the prompt budget, so the hunks
+# are still chosen from far more than fits, within fixed bounds. Past it git is killed and
+# the files it did not reach are listed by size (400 files just under LARGE_FILE took 10 s
+# and 1.8 GB, read whole).
+READ_FACTOR = 256
+READ_MIN = 4 * LARGE_FILE
+READ_MAX = 64 * LARGE_FILE
 
 # git.staged_diff asks for a/ and b/ prefixes. A name git had to quote (a quote, a
 # backslash, a tab or newline in it) is a C string; unquoted names are the same on both
@@ -109,9 +116,13 @@ class FileDiff:
     status: str = "modified"
     same_content: bool = False  # a rename with 100% similarity
     size: int = 0  # bytes, for a file too large to diff (LARGE_FILE)
+    unread: bool = False  # the diff was cut (read_limit) before this file
+    old_path: str = ""  # a renamed file's old name
 
     @property
     def counts(self) -> str:
+        if self.unread:
+            return "" if self.status == "deleted" else size_text(self.size)
         if self.size:
             return f"{self.size / 1_000_000:.1f} MB"
         if self.binary:
@@ -127,6 +138,20 @@ class Summary:
     diff: str  # the hunks that fit, grouped by file
     omitted_hunks: int
     total_lines: int
+
+
+def size_text(size: int) -> str:
+    """A file's size as a reader wants it: "0.7 MB", "12 kB", "80 bytes"."""
+    if size >= 100_000:
+        return f"{size / 1_000_000:.1f} MB"
+    if size >= 1_000:
+        return f"{size // 1_000} kB"
+    return f"{size} bytes"
+
+
+def read_limit(prompt_budget: int) -> int:
+    """How many bytes of the staged diff are read for a prompt of ``prompt_budget``."""
+    return min(max(READ_FACTOR * prompt_budget, READ_MIN), READ_MAX)
 
 
 @functools.lru_cache(maxsize=32)
@@ -215,7 +240,8 @@ def _note_header(f: FileDiff, line: str) -> None:
     elif line.startswith("deleted file mode"):
         f.status = "deleted"
     elif line.startswith("rename from "):
-        f.status = "renamed from " + unquote(line[len("rename from ") :])
+        f.old_path = unquote(line[len("rename from ") :])
+        f.status = "renamed from " + f.old_path
     elif line.startswith("rename to "):
         f.path = unquote(line[len("rename to ") :])
     elif line == "similarity index 100%":
@@ -227,6 +253,8 @@ def skip_reason(f: FileDiff, exclude: list[str]) -> str | None:
     name = f.path.rsplit("/", 1)[-1]
     if redact.is_secret_file(f.path):
         return "secret"
+    if f.unread:
+        return "not read, diff over the read limit"
     if f.size:
         return "too large to diff"
     if f.binary:
@@ -260,8 +288,8 @@ def file_list(files: list[FileDiff], reasons: dict[str, str | None]) -> str:
     lines = []
     for f in files:
         reason = reasons.get(f.path)
-        note = f" ({reason}, not shown)" if reason else ""
-        lines.append(f"{f.status} {f.path} {f.counts}{note}")
+        note = f"({reason}, not shown)" if reason else ""
+        lines.append(" ".join(part for part in (f.status, f.path, f.counts, note) if part))
     return "\n".join(lines)
 
 
@@ -332,6 +360,16 @@ def prepare(
             reasons[f.path] = "whitespace only"
     total = sum(f.added + f.removed for f in files)
     return Prepared(files=files, reasons=reasons, total_lines=total)
+
+
+def add_unread(prepared: Prepared, staged: dict[str, tuple[int, str]]) -> None:
+    """List the ``staged`` files (path: size, status) that a cut diff did not reach."""
+    seen = {f.path for f in prepared.files} | {f.old_path for f in prepared.files}
+    for path, (size, status) in staged.items():
+        if path not in seen:
+            f = FileDiff(path=path, size=size, status=status, unread=True)
+            prepared.files.append(f)
+            prepared.reasons[path] = skip_reason(f, [])
 
 
 def summarize(

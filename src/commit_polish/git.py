@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 from commit_polish.errors import GitError
 
@@ -43,9 +46,7 @@ def run(
     Inside the hook's time budget (``deadline.within``) git gets what is left of it and is
     killed when that runs out: a huge file or a slow filesystem must not hold the commit.
     """
-    from commit_polish import deadline
-
-    budget = deadline.budget()
+    timeout = _time_left(args)
     try:
         proc = subprocess.run(
             ["git", *args],
@@ -54,20 +55,130 @@ def run(
             input=input_bytes,
             capture_output=True,
             check=False,
-            timeout=None if budget is None else deadline.remaining(budget),
+            timeout=timeout,
         )
     except FileNotFoundError as exc:
         raise GitError("git is not installed or not on PATH") from exc
     except subprocess.TimeoutExpired as exc:
-        raise GitError(
-            f"git {_name(args)} took longer than the {budget:g}s budget (ai.timeout), before "
-            "anything was sent to the model (unstage very large files, or raise ai.timeout)"
-        ) from exc
-    if check and proc.returncode != 0:
-        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        first = detail[0] if detail else f"exit code {proc.returncode}"
-        raise GitError(f"git {_name(args)} failed: {first}")
+        raise _too_slow(args) from exc
+    if check:
+        _check(args, proc.returncode, proc.stderr)
     return proc
+
+
+def run_capped(
+    args: Sequence[str], *, limit: int, cwd: Path | str | None = None
+) -> tuple[bytes, bool]:
+    """``git ARGS``'s stdout, read up to ``limit`` bytes and whether that was all of it.
+
+    Past the limit git is killed: what it would print after that is never read or held.
+    Under the hook's deadline as :func:`run` is.
+    """
+    timeout = _time_left(args)
+    end = None if timeout is None else time.monotonic() + timeout
+    try:
+        proc = subprocess.Popen(
+            ["git", *args],
+            cwd=cwd,
+            env=_env(False),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed or not on PATH") from exc
+    out: list[bytes] = []
+    err: list[bytes] = []
+    stdout = _reader(proc.stdout, out, limit + 1, proc)
+    stderr = _reader(proc.stderr, err, _STDERR_KEPT, None)
+    try:
+        _join(stdout, end)
+        if sum(map(len, out)) > limit:  # git was killed
+            proc.wait()
+            return b"".join(out)[:limit], False
+        proc.wait(timeout=None if end is None else max(end - time.monotonic(), 0))
+        _join(stderr, end)
+    except subprocess.TimeoutExpired as exc:
+        proc.kill()
+        proc.wait()
+        raise _too_slow(args) from exc  # the daemon readers end when the pipes close
+    _check(args, proc.returncode, b"".join(err))
+    return b"".join(out), True
+
+
+def _reader(
+    stream: IO[bytes] | None, chunks: list[bytes], limit: int, proc: subprocess.Popen[bytes] | None
+) -> threading.Thread:
+    assert stream is not None
+    thread = threading.Thread(target=_read, args=(stream, chunks, limit, proc), daemon=True)
+    thread.start()
+    return thread
+
+
+def _join(thread: threading.Thread, end: float | None) -> None:
+    """Wait for ``thread`` until ``end``; a child git left behind may hold its pipe open."""
+    thread.join(None if end is None else max(end - time.monotonic(), 0))
+    if thread.is_alive():
+        raise subprocess.TimeoutExpired("git", 0)
+
+
+# What is kept of git's stderr for an error line; the rest is read and dropped.
+_STDERR_KEPT = 64 * 1024
+
+
+def _read(
+    stream: IO[bytes], chunks: list[bytes], limit: int, proc: subprocess.Popen[bytes] | None
+) -> None:
+    """Read ``stream`` to its end, keeping its first ``limit`` bytes; with ``proc``, kill it
+    once past the limit instead of reading on."""
+    kept = 0
+    while chunk := stream.read1(1 << 16):  # type: ignore[attr-defined]
+        if kept < limit:
+            chunks.append(chunk[: limit - kept])
+            kept += len(chunks[-1])
+        if kept >= limit and proc is not None:
+            proc.kill()
+            break
+    stream.close()
+
+
+def _time_left(args: Sequence[str]) -> float | None:
+    """The seconds git may take: what is left of the hook's budget (None outside it).
+    GitError when nothing is left: git would be killed at once, and the line must name
+    what used the time up, not this git."""
+    from commit_polish import deadline
+
+    budget = deadline.budget()
+    if budget is None:
+        return None
+    left = deadline.remaining(budget)
+    if left <= 0:
+        slowest = deadline.slowest_step()
+        by = f" by {slowest[0]} ({slowest[1]:.1f}s)" if slowest else ""
+        raise GitError(
+            f"the {budget:g}s budget (ai.timeout) was used up{by} before git {_name(args)} "
+            "could run; nothing was sent to the model (unstage very large files, or raise "
+            "ai.timeout)"
+        )
+    return left
+
+
+def _too_slow(args: Sequence[str]) -> GitError:
+    from commit_polish import deadline
+
+    doing = deadline.current_step()
+    return GitError(
+        f"git {_name(args)} took longer than the {deadline.budget() or 0:g}s budget (ai.timeout)"
+        f"{' ' + doing if doing else ''}, before anything was sent to the model (unstage "
+        "very large files, or raise ai.timeout)"
+    )
+
+
+def _check(args: Sequence[str], code: int, stderr: bytes) -> None:
+    if code != 0:
+        detail = stderr.decode("utf-8", "replace").strip().splitlines()
+        first = detail[0] if detail else f"exit code {code}"
+        raise GitError(f"git {_name(args)} failed: {first}")
 
 
 def _name(args: Sequence[str]) -> str:
@@ -162,6 +273,7 @@ _DIFF_FLAGS = [
     "--no-textconv",
     "--src-prefix=a/",
     "--dst-prefix=b/",
+    "--submodule=short",  # diff.submodule=log would print no header, only the other log
     "-M",
 ]
 
@@ -174,17 +286,35 @@ def staged_diff(
     leave_out: Sequence[str] = (),
 ) -> bytes:
     """The staged change as a patch (against HEAD, or ``base``), without ``leave_out``."""
-    return run(
-        [
-            *_DIFF_SETTINGS,
-            "diff",
-            "--cached",
-            *_DIFF_FLAGS,
-            f"-U{context}",
-            *_revision_and_paths(base, leave_out),
-        ],
-        cwd=cwd,
-    ).stdout
+    return run(_staged_diff_args(context, base, leave_out), cwd=cwd).stdout
+
+
+def staged_patch(
+    cwd: Path | str | None = None,
+    *,
+    limit: int,
+    context: int = 3,
+    base: str | None = None,
+    leave_out: Sequence[str] = (),
+) -> tuple[bytes, bool]:
+    """:func:`staged_diff` read up to ``limit`` bytes (git is killed past it), cut after the
+    last file that came whole, and whether nothing was cut."""
+    raw, whole = run_capped(_staged_diff_args(context, base, leave_out), limit=limit, cwd=cwd)
+    if whole:
+        return raw, True
+    cut = raw.rfind(b"\ndiff --git ")
+    return (raw[: cut + 1] if cut >= 0 else b""), False
+
+
+def _staged_diff_args(context: int, base: str | None, leave_out: Sequence[str]) -> list[str]:
+    return [
+        *_DIFF_SETTINGS,
+        "diff",
+        "--cached",
+        *_DIFF_FLAGS,
+        f"-U{context}",
+        *_revision_and_paths(base, leave_out),
+    ]
 
 
 def _revision_and_paths(base: str | None, leave_out: Sequence[str]) -> list[str]:
@@ -198,28 +328,50 @@ def large_staged_files(
     """Staged files whose new content is over ``limit`` bytes, with their sizes and whether
     they are new, from the blobs' sizes alone: a diff of such a file would be read, and
     held, whole."""
+    return {
+        path: (size, status == "added")
+        for path, (size, status) in staged_sizes(cwd, base=base).items()
+        if size > limit
+    }
+
+
+def staged_sizes(
+    cwd: Path | str | None = None, *, base: str | None = None
+) -> dict[str, tuple[int, str]]:
+    """Every staged path with the size of its new content and "added", "modified" or
+    "deleted" (0 bytes), from the index and the blobs' sizes: no content is read."""
     head = run(["rev-parse", "-q", "--verify", "HEAD"], cwd=cwd, check=False)
     against = base or ("HEAD" if head.returncode == 0 else empty_tree(cwd))
     raw = run(["diff-index", "--cached", "-z", "--no-renames", against], cwd=cwd).stdout
     fields = raw.split(b"\0")
-    blobs: dict[str, tuple[str, bool]] = {}
+    entries: dict[str, tuple[str, str]] = {}
     for meta, path in zip(fields[0::2], fields[1::2], strict=False):
         parts = meta.split()  # :old-mode new-mode old-sha new-sha status
-        if len(parts) >= 5 and parts[3].strip(b"0"):  # all zeros: deleted
-            added = not parts[2].strip(b"0")
-            blobs[path.decode("utf-8", "surrogateescape")] = (parts[3].decode(), added)
-    if not blobs:
-        return {}
-    sizes = run(
-        ["cat-file", "--batch-check=%(objectsize)"],
+        if len(parts) < 5:
+            continue
+        name = path.decode("utf-8", "surrogateescape")  # also a pathspec: must round-trip
+        if not parts[3].strip(b"0"):  # all zeros: deleted
+            entries[name] = ("", "deleted")
+        else:
+            entries[name] = (parts[3].decode(), "modified" if parts[2].strip(b"0") else "added")
+    blobs = sorted({sha for sha, _status in entries.values() if sha})
+    sizes = _blob_sizes(blobs, cwd) if blobs else {}
+    return {path: (sizes.get(sha, 0), status) for path, (sha, status) in entries.items()}
+
+
+def _blob_sizes(shas: Sequence[str], cwd: Path | str | None) -> dict[str, int]:
+    """Object sizes by name; one missing (a submodule's commit) is left out."""
+    out = run(
+        ["cat-file", "--batch-check=%(objectname) %(objectsize)"],
         cwd=cwd,
-        input_bytes="".join(sha + "\n" for sha, _added in blobs.values()).encode(),
-    ).stdout.split()
-    return {
-        path: (int(size), blobs[path][1])
-        for path, size in zip(blobs, sizes, strict=False)
-        if size.isdigit() and int(size) > limit
-    }
+        input_bytes="".join(sha + "\n" for sha in shas).encode(),
+    ).stdout.decode("ascii", "replace")
+    sizes = {}
+    for line in out.splitlines():
+        sha, _, size = line.partition(" ")
+        if size.isdigit():
+            sizes[sha] = int(size)
+    return sizes
 
 
 def amend_base(cwd: Path | str | None = None) -> str:

@@ -140,10 +140,7 @@ def _translate(exc: BaseException, req: Request) -> LLMError:
     sent_status, sent_text = _server_errors[-1] if _server_errors else (None, "")
     detail = _detail(exc) or sent_text
     if "Timeout" in name:
-        return LLMError(
-            f"the server at {req.api_base} did not answer within "
-            f"{req.timeout:.0f}s (raise ai.timeout, or use a smaller model)"
-        )
+        return _no_answer(req)
     if "Connection" in name or detail.startswith("Connection error"):
         return LLMError(f"no server at {req.api_base} (start it with: {START_SERVER})")
     if "NotFound" in name:
@@ -158,6 +155,19 @@ def _translate(exc: BaseException, req: Request) -> LLMError:
     if status:
         return LLMError(f"{where} answered HTTP {status}: {detail} (see the server's log)")
     return LLMError(f"the request to {where} failed: {detail}")
+
+
+def _no_answer(req: Request) -> LLMError:
+    """The line for a server that ran out of time, naming what else took a good part of
+    it (reading a huge diff leaves the server little of the budget)."""
+    slowest = deadline.slowest_step()
+    also = ""
+    if slowest and slowest[1] >= max(1.0, req.timeout / 4):
+        also = f"; {slowest[0]} took {slowest[1]:.1f}s of it"
+    return LLMError(
+        f"the server at {req.api_base} did not answer within "
+        f"{req.timeout:.0f}s{also} (raise ai.timeout, or use a smaller model)"
+    )
 
 
 def _api_key(req: Request) -> str | None:
@@ -219,10 +229,7 @@ def complete(req: Request, *, status: deadline.Status | None = None) -> Reply:
             outcome["error"] = exc
 
     if not deadline.run_bounded(work, seconds=end - time.monotonic(), name="llm", status=status):
-        raise LLMError(
-            f"the server at {req.api_base} did not answer within "
-            f"{req.timeout:.0f}s (raise ai.timeout, or use a smaller model)"
-        )
+        raise _no_answer(req)
     if "error" in outcome:
         exc = outcome["error"]
         if isinstance(exc, LLMError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from commit_polish import budget, git, grammar, llm, prompt, redact, style
+from commit_polish import budget, deadline, git, grammar, llm, prompt, redact, style
 from commit_polish import diff as diff_mod
 from commit_polish.config import Config
 
@@ -26,13 +26,8 @@ class Built:
 def build(cfg: Config, api_base: str, *, draft: str = "", base: str | None = None) -> Built:
     """The model request for what is staged now (compared with HEAD, or with ``base`` for
     an amended commit), with secrets redacted."""
-    large = git.large_staged_files(diff_mod.LARGE_FILE, base=base)
-    raw = git.staged_diff(context=diff_mod.CONTEXT_LINES, base=base, leave_out=list(large))
-    prepared = diff_mod.prepare(
-        raw,
-        exclude=list(cfg.message.exclude),
-        large=large,
-    )
+    with deadline.step("reading the staged diff"):
+        prepared, raw = read_diff(cfg, base)
     template, _where = prompt.load_template(cfg.message.template)
     branch = git.branch()
     shape = style.shape(
@@ -76,6 +71,27 @@ def build(cfg: Config, api_base: str, *, draft: str = "", base: str | None = Non
         },
     )
     return Built(request=req, shape=shape, llama_cpp=fitted.answered_props)
+
+
+def read_diff(cfg: Config, base: str | None) -> tuple[diff_mod.Prepared, bytes]:
+    """The staged diff, read once and only so far (``diff_mod.read_limit``): files over
+    ``LARGE_FILE`` are left out of it, and those it did not reach are listed by size."""
+    staged = git.staged_sizes(base=base)
+    large = {
+        path: (size, status == "added")
+        for path, (size, status) in staged.items()
+        if size > diff_mod.LARGE_FILE
+    }
+    raw, whole = git.staged_patch(
+        limit=diff_mod.read_limit(cfg.message.prompt_budget),
+        context=diff_mod.CONTEXT_LINES,
+        base=base,
+        leave_out=list(large),
+    )
+    prepared = diff_mod.prepare(raw, exclude=list(cfg.message.exclude), large=large)
+    if not whole:
+        diff_mod.add_unread(prepared, staged)
+    return prepared, raw
 
 
 def _fit(

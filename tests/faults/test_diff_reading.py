@@ -5,6 +5,7 @@ through the installed hook against a loopback server."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from helpers import git, last_message
 from commit_polish import hookscript
 from commit_polish.hook import main_hook
 
-from .conftest import Behaviour, Fault, FaultServer, reply, run_commit
+from .conftest import Behaviour, Fault, FaultServer, hang, reply, run_commit
 
 Start = Callable[[Behaviour], FaultServer]
 MakeFault = Callable[[str, str], Fault]
@@ -144,6 +145,40 @@ def test_a_huge_staged_file_is_listed_not_read(
     assert last_message(hooked) == "feat: add the data dump"
 
 
+def slow_git(tmp_path: Path, seconds: int) -> Path:
+    """A directory holding a git that takes ``seconds`` to produce the staged patch."""
+    real = shutil.which("git")
+    assert real
+    bindir = tmp_path / "slowbin"
+    bindir.mkdir()
+    (bindir / "git").write_text(
+        "#!/bin/sh\n"
+        # A subshell: a child of git's that outlives it when git is killed, as git's own
+        # helpers may, and holds its pipes open until it is done.
+        'for a in "$@"; do [ "$a" = "--src-prefix=a/" ] && '
+        f'(sleep {seconds} && touch "{bindir}/slept"); done\n'
+        f'exec "{real}" "$@"\n'
+    )
+    (bindir / "git").chmod(0o755)
+    return bindir
+
+
+def hook_in_process(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, bindir: Path, api_base: str
+) -> tuple[int, Path]:
+    """git puts its own directory first on a hook's PATH, so a slow git cannot be slipped
+    in under ``git commit``: the hook runs in this process, its git calls through
+    ``bindir``'s git. The exit code and the message file."""
+    add(repo, "greet.py", "def greet():\n    return 'hi'\n")
+    msg = repo / ".git" / "COMMIT_EDITMSG"
+    msg.write_bytes(b"\n# Please enter the commit message.\n")
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("COMMIT_POLISH_TIMEOUT", "5")
+    monkeypatch.setenv("COMMIT_POLISH_API_BASE", api_base)
+    return main_hook(msg, None, None), msg
+
+
 def test_slow_git_is_named_not_the_server(
     repo: Path,
     fault: MakeFault,
@@ -152,37 +187,80 @@ def test_slow_git_is_named_not_the_server(
     capsys: pytest.CaptureFixture[str],
     listening_port: int,
 ) -> None:
-    """git puts its own directory first on a hook's PATH, so a slow git cannot be slipped
-    in under ``git commit``: the hook runs in this process, its git calls through a git
-    that takes 30 s to produce the diff (as on a slow network disk)."""
     f = fault(
         "git takes 30 s to produce the diff (a slow disk), timeout = 5",
         "the hook ends at its budget; the line names git, not the server; nothing is sent",
     )
-    real = shutil.which("git")
-    assert real
-    bindir = tmp_path / "slowbin"
-    bindir.mkdir()
-    (bindir / "git").write_text(
-        "#!/bin/sh\n"
-        'for a in "$@"; do [ "$a" = "--src-prefix=a/" ] && sleep 30; done\n'
-        f'exec "{real}" "$@"\n'
-    )
-    (bindir / "git").chmod(0o755)
-    add(repo, "greet.py", "def greet():\n    return 'hi'\n")
-    msg = repo / ".git" / "COMMIT_EDITMSG"
-    msg.write_bytes(b"\n# Please enter the commit message.\n")
-    monkeypatch.chdir(repo)
-    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("COMMIT_POLISH_TIMEOUT", "5")
-    monkeypatch.setenv("COMMIT_POLISH_API_BASE", f"http://127.0.0.1:{listening_port}/v1")
     started = time.monotonic()
-    code = main_hook(msg, None, None)
+    code, msg = hook_in_process(
+        repo, monkeypatch, slow_git(tmp_path, 30), f"http://127.0.0.1:{listening_port}/v1"
+    )
     seconds = time.monotonic() - started
     lines = capsys.readouterr().err.splitlines()
     f.observed(f"exit {code}; {seconds:.1f} s; hook said `{' / '.join(lines)}`")
     assert code == 0
+    assert not (tmp_path / "slowbin" / "slept").exists(), "the hook waited for git's sleep"
     assert msg.read_bytes() == b"\n# Please enter the commit message.\n"
     [line] = lines
     assert line.startswith("commit-polish: git diff --cached took longer than the 5s budget")
-    assert "before anything was sent to the model" in line
+    assert "reading the staged diff, before anything was sent to the model" in line
+
+
+def test_a_server_timeout_says_git_took_part_of_the_budget(
+    repo: Path,
+    fault: MakeFault,
+    fault_server: Start,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    f = fault(
+        "git takes 3 s to produce the diff, then the server does not answer, timeout = 5",
+        "the line blames the server and says reading the diff took 3 s of the budget",
+    )
+    server = fault_server(hang)
+    code, msg = hook_in_process(repo, monkeypatch, slow_git(tmp_path, 3), server.api_base)
+    lines = capsys.readouterr().err.splitlines()
+    f.observed(f"exit {code}; hook said `{' / '.join(lines)}`")
+    assert code == 0
+    assert msg.read_bytes() == b"\n# Please enter the commit message.\n"
+    [line] = lines
+    assert re.fullmatch(
+        r"commit-polish: the server at \S+ did not answer within 5s; reading the staged diff "
+        r"took \d\.\ds of it \(raise ai\.timeout, or use a smaller model\)",
+        line,
+    ), line
+
+
+def test_a_diff_over_the_read_cap_is_not_read_whole(
+    hooked: Path, fault: MakeFault, fault_server: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    f = fault(
+        "400 files of 990 kB staged (400 MB of diff, each file under the 1 MB limit), timeout = 10",
+        "the diff is read up to its cap and the rest listed by size; the commit gets its message",
+    )
+    # 10 s, not 5: the hook's LiteLLM import is in the budget too, and slow on a loaded
+    # machine. Read whole, this diff took 10 s and 1.8 GB (5.5 s, 1.6 GB of it the hook's).
+    monkeypatch.setenv("COMMIT_POLISH_TIMEOUT", "10")
+    server = fault_server(reply("feat: add the data tables"))
+    add(hooked, "a_greet.py", "def greet():\n    return 'hi'\n")
+    line = "0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ\n"
+    block = line * (990_000 // len(line))
+    for n in range(400):
+        (hooked / f"table{n:03}.txt").write_text(block)
+    git(hooked, "add", ".")
+    result = run_commit(hooked)
+    prompt = user_prompt(server) if server.requests else ""
+    unread = "1.0 MB (not read, diff over the read limit, not shown)"
+    f.observed(
+        f"exit {result.returncode}; {result.seconds:.1f} s; hunk sent: {'+def greet' in prompt}; "
+        f"tables listed as not read: {prompt.count(unread)}; "
+        f"hook said `{' / '.join(result.hook_lines)}`; committed {last_message(hooked)!r}"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.hook_lines == []
+    assert "added a_greet.py +2 -0" in prompt
+    assert "+def greet():" in prompt
+    assert "+0123456789 abcdefghijklmnopqrstuvwxyz" in prompt  # the first tables were read
+    assert re.search(rf"^added table\d+\.txt {re.escape(unread)}$", prompt, re.MULTILINE)
+    assert last_message(hooked) == "feat: add the data tables"
