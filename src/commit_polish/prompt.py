@@ -98,26 +98,37 @@ def load_template(path: str) -> tuple[str, str]:
     return redact.redact_text(text), str(file)
 
 
-# ``{{`` and ``}}`` are literal braces; ``{name}`` a placeholder; any other brace is wrong.
-_FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+# ``{{`` and ``}}`` are literal braces; ``{name}`` a placeholder; any other brace is wrong. A
+# field may nest one more (``{diff:{branch.__class__}}``, as str.format allows), so an error
+# can quote it whole.
+_FIELD = re.compile(r"\{\{|\}\}|\{((?:[^{}]|\{[^{}]*\})*)\}|[{}]")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SHOWN = 40  # characters of a bad placeholder quoted in an error
 
 
 def check_template(text: str, where: str) -> None:
     """A template may hold only ``{name}`` placeholders: no format spec, conversion,
     attribute or index (``{diff:>9}``, ``{diff!r}``, ``{branch.x}``), which str.format
-    would evaluate."""
-    known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+    would evaluate. ConfigError naming ``where``, the line and the bad field otherwise."""
     for match in _FIELD.finditer(text):
         token, name = match.group(0), match.group(1)
-        if token in ("{{", "}}"):
+        if token in ("{{", "}}") or name in PLACEHOLDERS:
             continue
-        if name is None:
-            raise ConfigError(
-                f"template {where}: a lone {token!r} (write literal braces as {{{{ }}}})"
-            )
-        if name not in PLACEHOLDERS:
-            shown = token if len(token) <= 40 else token[:37] + "…}"
-            raise ConfigError(f"template {where}: unknown placeholder {shown} (known: {known})")
+        at = f"template {where}, line {text.count(chr(10), 0, match.start()) + 1}"
+        raise ConfigError(f"{at}: {_field_problem(token, name)}")
+
+
+def _field_problem(token: str, name: str | None) -> str:
+    known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+    if name is None:
+        return f"a lone {token!r} (write literal braces as {{{{ }}}})"
+    shown = token if len(token) <= _SHOWN else token[: _SHOWN - 3] + "…}"
+    if _NAME.fullmatch(name):
+        return f"unknown placeholder {shown} (known: {known})"
+    return (
+        f"placeholder {shown} is not a plain {{name}}: no format spec, conversion, "
+        f"attribute or index (known: {known})"
+    )
 
 
 def draft_note(draft: str) -> str:

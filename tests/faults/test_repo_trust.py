@@ -99,23 +99,23 @@ ATTACKS: dict[str, tuple[Setup, str]] = {
     ),
     "template holding {diff:>900000000}": (
         template_file("prompt.txt", "{diff:>900000000}"),
-        "unknown placeholder {diff:>900000000}",
+        "prompt.txt, line 1: placeholder {diff:>900000000} is not a plain {name}",
     ),
     "template holding {diff:{branch.__class__}}": (
         template_file("prompt.txt", "{diff:{branch.__class__}}"),
-        "a lone '{'",
+        "placeholder {diff:{branch.__class__}} is not a plain {name}",
     ),
     "template holding {diff!r}": (
-        template_file("prompt.txt", "{diff!r}"),
-        "unknown placeholder {diff!r}",
+        template_file("prompt.txt", "Why:\n{diff!r}"),
+        "prompt.txt, line 2: placeholder {diff!r} is not a plain {name}",
     ),
     "template holding {branch.x}": (
         template_file("prompt.txt", "{branch.x}"),
-        "unknown placeholder {branch.x}",
+        "placeholder {branch.x} is not a plain {name}",
     ),
     "template holding {branch[0]}": (
         template_file("prompt.txt", "{branch[0]}"),
-        "unknown placeholder {branch[0]}",
+        "placeholder {branch[0]} is not a plain {name}",
     ),
     "language holding instructions": (
         repo_config(f'[message]\nlanguage = "{INJECTION}"\n'),
