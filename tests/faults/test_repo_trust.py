@@ -117,6 +117,18 @@ ATTACKS: dict[str, tuple[Setup, str]] = {
         template_file("prompt.txt", "{branch[0]}"),
         "placeholder {branch[0]} is not a plain {name}",
     ),
+    "template holding a placeholder with a line break and a terminal escape": (
+        template_file("prompt.txt", "{diff\n\x1b[2J}"),
+        "placeholder {diff\\n\\x1b[2J} is not a plain {name}",
+    ),
+    "a key with a line break and a terminal escape": (
+        repo_config('[message]\n"x\\n\\u001b[2J" = 1\n'),
+        "unknown key message.x\\n\\x1b[2J",
+    ),
+    "template path with a line break and a terminal escape": (
+        repo_config('[message]\ntemplate = "x\\n\\u001b[2J.txt"\n'),
+        "x\\n\\x1b[2J.txt: cannot read: No such file or directory",
+    ),
     "language holding instructions": (
         repo_config(f'[message]\nlanguage = "{INJECTION}"\n'),
         "message.language must be a language's name",
@@ -166,6 +178,7 @@ def test_repository_attack_is_refused(
     assert not [r for r in server.requests if "messages" in r]
     [line] = result.hook_lines
     assert said in line
+    assert line.isprintable() and "\x1b" not in result.stderr
 
 
 @pytest.mark.parametrize("value", ["nan", "inf"])
