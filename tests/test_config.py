@@ -619,7 +619,19 @@ def test_negative_gpu_layers(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "language", ["English", "Português (Brasil)", "Serbo-Croatian", "日本語", "Deutsch"]
+    "language",
+    [
+        "English",
+        "Português (Brasil)",
+        "Serbo-Croatian",
+        "日本語",
+        "Deutsch",
+        "Tiếng Việt",
+        "हिन्दी",  # vowel signs are combining marks
+        "தமிழ்",
+        "العربية",
+        "x" * 40,
+    ],
 )
 def test_language_names_are_accepted(language: str) -> None:
     assert config.check_value("language", language, "x.toml") == language
@@ -634,7 +646,14 @@ def test_language_names_are_accepted(language: str) -> None:
         "English; rm -rf /",
         "x" * 41,
         "42",
+        "English2",
+        "English²",
         "{diff}",
+        " English",
+        "(English)",
+        "\u0301English",  # a mark with no letter under it
+        "English\u202e",  # a bidi override
+        "English\t",
     ],
 )
 def test_language_that_is_not_a_name_is_refused(language: str) -> None:

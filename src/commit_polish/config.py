@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -107,7 +106,8 @@ REPO_FORBIDDEN = frozenset(
 )
 
 # The language is written into the instructions; a name, not a sentence.
-_LANGUAGE = re.compile(r"[^\W\d_](?:[^\W\d_]|[ ()\-]){0,39}")
+LANGUAGE_MAX = 40
+_LANGUAGE_PUNCTUATION = frozenset(" ()-")
 
 TYPE_NAMES = {
     str: "a string",
@@ -159,10 +159,10 @@ def check_value(key: str, raw: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {name} must be {TYPE_NAMES[expected]}, got {raw!r}")
     if expected is float and not math.isfinite(raw):
         raise ConfigError(f"{where}: {name} must be a finite number, got {raw!r}")
-    if key == "language" and not _LANGUAGE.fullmatch(raw):
+    if key == "language" and not is_language_name(raw):
         raise ConfigError(
             f"{where}: {name} must be a language's name (letters, spaces, hyphens, "
-            f"parentheses; at most 40), got {raw[:60]!r}"
+            f"parentheses; at most {LANGUAGE_MAX}), got {raw[:60]!r}"
         )
     if key in CHOICES and raw not in CHOICES[key]:
         raise ConfigError(f"{where}: {name} must be one of {', '.join(CHOICES[key])}, got {raw!r}")
@@ -171,6 +171,24 @@ def check_value(key: str, raw: Any, where: str) -> Any:
     if key == "gpu_layers" and raw < 0:
         raise ConfigError(f"{where}: {name} must be 0 or more, got {raw!r}")
     return tuple(raw) if expected is list else raw
+
+
+def is_language_name(text: str) -> bool:
+    """Whether ``text`` may be a language's name: 1 to 40 characters, a letter first, then
+    letters of any script (with their combining marks, as हिन्दी and தமிழ் need), spaces,
+    hyphens and parentheses. No digits, punctuation or line breaks: it is written into the
+    instructions, and a sentence there is an instruction."""
+    import unicodedata
+
+    def fits(char: str) -> bool:
+        kind = unicodedata.category(char)
+        return kind.startswith(("L", "M")) or char in _LANGUAGE_PUNCTUATION
+
+    return (
+        0 < len(text) <= LANGUAGE_MAX
+        and unicodedata.category(text[0]).startswith("L")
+        and all(fits(c) for c in text)
+    )
 
 
 def read_file(path: Path, *, inside: Path | None = None) -> dict[str, Any]:
