@@ -670,6 +670,29 @@ def test_non_finite_numbers_are_refused(raw: float) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("3600", None),
+        ("0.5", None),
+        ("3600.5", "must be at most 3600, got 3600.5"),
+        ("1e308", "must be at most 3600, got 1e+308"),
+        ("1e400", "must be a finite number, got inf"),
+        ("-inf", "must be a finite number, got -inf"),
+        ("NaN", "must be a finite number, got nan"),
+        ("0", "must be positive, got 0.0"),
+    ],
+)
+def test_timeout_from_the_environment(text: str, error: str | None) -> None:
+    where = "COMMIT_POLISH_TIMEOUT"
+    if error is None:
+        assert config.parse_text("timeout", text, where) == float(text)
+        return
+    with pytest.raises(ConfigError) as info:
+        config.parse_text("timeout", text, where)
+    assert str(info.value) == f"{where}: ai.timeout {error}"
+
+
+@pytest.mark.parametrize(
     ("template", "error"),
     [
         ("~/.aws/credentials", "message.template may not start with ~ in a repository"),

@@ -99,6 +99,9 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "on_amend": ("keep", "regenerate"),
 }
 POSITIVE = frozenset({"timeout", "max_tokens", "subject_max_length", "prompt_budget"})
+# A commit hook that waits an hour has failed anyway; far beyond that (1e308) the clocks and
+# socket timeouts under us overflow.
+MAXIMUM: dict[str, float] = {"timeout": 3600.0}
 
 # A repository's own file must not decide where its diffs are sent or what runs.
 REPO_FORBIDDEN = frozenset(
@@ -168,6 +171,8 @@ def check_value(key: str, raw: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {name} must be one of {', '.join(CHOICES[key])}, got {raw!r}")
     if key in POSITIVE and raw <= 0:
         raise ConfigError(f"{where}: {name} must be positive, got {raw!r}")
+    if key in MAXIMUM and raw > MAXIMUM[key]:
+        raise ConfigError(f"{where}: {name} must be at most {MAXIMUM[key]:g}, got {raw!r}")
     if key == "gpu_layers" and raw < 0:
         raise ConfigError(f"{where}: {name} must be 0 or more, got {raw!r}")
     return tuple(raw) if expected is list else raw

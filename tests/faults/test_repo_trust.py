@@ -137,6 +137,14 @@ ATTACKS: dict[str, tuple[Setup, str]] = {
         repo_config("[ai]\ntimeout = nan\n"),
         "ai.timeout must be a finite number, got nan",
     ),
+    "timeout = inf in the repository's file": (
+        repo_config("[ai]\ntimeout = inf\n"),
+        "ai.timeout must be a finite number, got inf",
+    ),
+    "timeout = 1e308 in the repository's file": (
+        repo_config("[ai]\ntimeout = 1e308\n"),
+        "ai.timeout must be at most 3600, got 1e+308",
+    ),
 }
 
 
@@ -181,14 +189,22 @@ def test_repository_attack_is_refused(
     assert line.isprintable() and "\x1b" not in result.stderr
 
 
-@pytest.mark.parametrize("value", ["nan", "inf"])
-def test_non_finite_timeout_in_the_environment(
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("nan", "must be a finite number, got nan"),
+        ("inf", "must be a finite number, got inf"),
+        ("1e308", "must be at most 3600, got 1e+308"),
+    ],
+)
+def test_timeout_out_of_range_in_the_environment(
     hooked: Path,
     editor: Path,
     fault: MakeFault,
     fault_server: Start,
     monkeypatch: pytest.MonkeyPatch,
     value: str,
+    said: str,
 ) -> None:
     f = fault(
         f"COMMIT_POLISH_TIMEOUT={value}",
@@ -201,9 +217,8 @@ def test_non_finite_timeout_in_the_environment(
     result = run_commit(hooked)
     f.observed(describe(result, hooked, before))
     assert result.returncode == 0
-    assert result.hook_lines == [
-        f"commit-polish: COMMIT_POLISH_TIMEOUT: ai.timeout must be a finite number, got {value}"
-    ]
+    assert last_message(hooked) == "typed by hand"
+    assert result.hook_lines == [f"commit-polish: COMMIT_POLISH_TIMEOUT: ai.timeout {said}"]
 
 
 def test_template_inside_the_tree_is_used_and_redacted(
