@@ -700,6 +700,9 @@ def test_timeout_from_the_environment(text: str, error: str | None) -> None:
         ("../secret.txt", "message.template {parent}/secret.txt is outside the repository {root}"),
         (".git/config", "message.template .git/config may not be read (a git or secret file)"),
         (".env", "message.template .env may not be read (a git or secret file)"),
+        # .git under another case is .git itself on a case-insensitive disk (macOS, Windows)
+        (".GIT/config", "message.template .GIT/config may not be read (a git or secret file)"),
+        ("docs/../.Git/HEAD", "message.template .Git/HEAD may not be read (a git or secret file)"),
     ],
 )
 def test_repository_template_stays_inside_the_work_tree(

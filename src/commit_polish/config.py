@@ -228,7 +228,8 @@ def _check_inside(path: Path, root: Path, where: str, what: str) -> Path:
     if not resolved.is_relative_to(top):
         raise ConfigError(f"{where}: {what} {resolved} is outside the repository {top}")
     inner = resolved.relative_to(top)
-    if ".git" in inner.parts or redact.is_secret_file(resolved.name):
+    # casefold: on a case-insensitive disk (macOS, Windows) .GIT/config is .git/config
+    if ".git" in (part.casefold() for part in inner.parts) or redact.is_secret_file(resolved.name):
         raise ConfigError(f"{where}: {what} {inner} may not be read (a git or secret file)")
     return resolved
 
