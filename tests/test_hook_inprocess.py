@@ -237,6 +237,7 @@ def test_unknown_template_placeholder_fails_open(
     assert line.startswith(
         f"commit-polish: template {template}, line 2: unknown placeholder {{ticket}}"
     )
+    assert line.endswith("(message.template, set in env COMMIT_POLISH_TEMPLATE)")
 
 
 def test_pre_commit_framework_variables(

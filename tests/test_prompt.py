@@ -88,6 +88,25 @@ def test_template_errors(tmp_path: Path, text: str, line: int, error: str) -> No
 
 
 @pytest.mark.parametrize(
+    ("text", "error"),
+    [("{diff!r}", ", line 1: placeholder {diff!r}"), (None, ": cannot read: No such file")],
+    ids=["bad-placeholder", "missing"],
+)
+def test_template_errors_name_where_it_was_set(
+    tmp_path: Path, text: str | None, error: str
+) -> None:
+    file = tmp_path / "prompt.txt"
+    if text is not None:
+        file.write_text(text)
+    setting = str(tmp_path / ".commit-polish.toml")
+    with pytest.raises(ConfigError) as info:
+        prompt.load_template(str(file), setting=setting)
+    message = str(info.value)
+    assert message.startswith(f"template {file}{error}")
+    assert message.endswith(f" (message.template, set in {setting})")
+
+
+@pytest.mark.parametrize(
     ("text", "values", "expected"),
     [
         ("{files}\n---\n{diff}", VALUES, "modified x.py +1 -1\n---\n" + VALUES["diff"]),

@@ -74,16 +74,31 @@ def system_prompt(opts: Options) -> str:
     return "\n".join(f"- {rule}" for rule in rules)
 
 
-def load_template(path: str) -> tuple[str, str]:
-    """(template text, where) for a configured template path, or the built-in one."""
+def load_template(path: str, *, setting: str = "") -> tuple[str, str]:
+    """(template text, where) for a configured template path, or the built-in one. An error
+    names ``setting`` too (the file or variable that set message.template): that is what
+    the user has to change."""
     if not path:
         return DEFAULT_TEMPLATE, "built-in template"
     from commit_polish import redact
-    from commit_polish.files import read_small
 
     file = Path(path).expanduser()  # a repository's own value is checked in config.py
     try:
-        text = read_small(file).decode("utf-8")
+        text = _read_template(file)
+        check_template(text, str(file))
+    except ConfigError as exc:
+        if not setting:
+            raise
+        raise ConfigError(f"{exc} (message.template, set in {setting})") from exc
+    # Its text goes to the model as it is: the same secret rules as for the diff.
+    return redact.redact_text(text), str(file)
+
+
+def _read_template(file: Path) -> str:
+    from commit_polish.files import read_small
+
+    try:
+        return read_small(file).decode("utf-8")
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         reason = (
             exc.strerror
@@ -93,9 +108,6 @@ def load_template(path: str) -> tuple[str, str]:
             else str(exc)
         )
         raise ConfigError(f"template {file}: cannot read: {reason}") from exc
-    check_template(text, str(file))
-    # Its text goes to the model as it is: the same secret rules as for the diff.
-    return redact.redact_text(text), str(file)
 
 
 # ``{{`` and ``}}`` are literal braces; ``{name}`` a placeholder; any other brace is wrong. A

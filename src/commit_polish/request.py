@@ -33,7 +33,9 @@ def build(cfg: Config, api_base: str, *, draft: str = "", base: str | None = Non
         exclude=list(cfg.message.exclude),
         large=large,
     )
-    template, _where = prompt.load_template(cfg.message.template)
+    template, _where = prompt.load_template(
+        cfg.message.template, setting=cfg.sources.get("template", "")
+    )
     branch = git.branch()
     shape = style.shape(
         cfg,

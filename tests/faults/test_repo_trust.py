@@ -91,11 +91,11 @@ ATTACKS: dict[str, tuple[Setup, str]] = {
     ),
     "template = /dev/zero (in the user's own config)": (
         user_template_dev_zero,
-        "template /dev/zero: cannot read: not a regular file",
+        "template /dev/zero: cannot read: not a regular file (message.template, set in ",
     ),
     "template over 64 KiB": (
         template_file("prompt.txt", "{diff}" + " " * 70_000),
-        "cannot read: larger than 64 KiB",
+        "cannot read: larger than 64 KiB (message.template, set in ",
     ),
     "template holding {diff:>900000000}": (
         template_file("prompt.txt", "{diff:>900000000}"),
@@ -187,6 +187,8 @@ def test_repository_attack_is_refused(
     [line] = result.hook_lines
     assert said in line
     assert line.isprintable() and "\x1b" not in result.stderr
+    if "prompt.txt" in line:  # the line names the file to change, not only the template
+        assert line.endswith(f"(message.template, set in {hooked / config.REPO_FILE})")
 
 
 @pytest.mark.parametrize(
