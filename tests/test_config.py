@@ -332,6 +332,20 @@ def test_invalid_toml(tmp_path: Path, text: str, where: str) -> None:
     assert "line " in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["a = " + "[" * 30_000 + "]" * 30_000, "a = " + "{b=" * 12_000 + "1" + "}" * 12_000],
+    ids=["arrays", "inline-tables"],
+)
+@pytest.mark.parametrize("where", ["user", "repo"])
+def test_toml_nested_too_deeply(tmp_path: Path, text: str, where: str) -> None:
+    path = user_file(text) if where == "user" else repo_file(tmp_path, text)
+    assert path.stat().st_size <= 64 * 1024  # within the cap: only the nesting is wrong
+    with pytest.raises(ConfigError) as info:
+        config.load(tmp_path, environ={})
+    assert str(info.value) == f"{path}: invalid TOML: arrays or tables nested too deeply"
+
+
 @pytest.mark.parametrize("where", ["user", "repo"])
 def test_non_utf8_file(tmp_path: Path, where: str) -> None:
     data = b'[message]\nlanguage = "Fran\xe7ais"\n'

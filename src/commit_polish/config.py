@@ -217,6 +217,8 @@ def read_file(path: Path, *, inside: Path | None = None) -> dict[str, Any]:
         raise ConfigError(f"{path}: not UTF-8 text") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    except RecursionError as exc:  # tomllib recurses into each nested array or table
+        raise ConfigError(f"{path}: invalid TOML: arrays or tables nested too deeply") from exc
 
 
 def _check_inside(path: Path, root: Path, where: str, what: str) -> Path:
