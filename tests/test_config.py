@@ -346,6 +346,31 @@ def test_toml_nested_too_deeply(tmp_path: Path, text: str, where: str) -> None:
     assert str(info.value) == f"{path}: invalid TOML: arrays or tables nested too deeply"
 
 
+LONG = 10_000
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            f'[message]\nstyle = "{"x" * LONG}"\n',
+            "message.style must be one of conventional, plain, got '" + "x" * 58 + "…",
+        ),
+        (f'[message]\nbody = "{"x" * LONG}"\n', "message.body must be true or false, got '"),
+        (f'[message]\n"{"k" * LONG}" = 1\n', "unknown key message." + "k" * 59 + "…"),
+        (f'["{"s" * LONG}"]\n', "unknown section [" + "s" * 59 + "…]"),
+    ],
+    ids=["choice", "type", "key", "section"],
+)
+def test_a_long_value_is_quoted_short(tmp_path: Path, text: str, problem: str) -> None:
+    path = repo_file(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        config.load(tmp_path, environ={})
+    message = str(info.value)
+    assert message.startswith(f"{path}: {problem}")
+    assert len(message) < len(str(path)) + 120
+
+
 @pytest.mark.parametrize("where", ["user", "repo"])
 def test_non_utf8_file(tmp_path: Path, where: str) -> None:
     data = b'[message]\nlanguage = "Fran\xe7ais"\n'

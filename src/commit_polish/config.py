@@ -159,23 +159,35 @@ def check_value(key: str, raw: Any, where: str) -> Any:
         else isinstance(raw, expected) and not (expected is not bool and isinstance(raw, bool))
     )
     if not ok:
-        raise ConfigError(f"{where}: {name} must be {TYPE_NAMES[expected]}, got {raw!r}")
+        raise ConfigError(f"{where}: {name} must be {TYPE_NAMES[expected]}, got {shown(raw)}")
     if expected is float and not math.isfinite(raw):
-        raise ConfigError(f"{where}: {name} must be a finite number, got {raw!r}")
+        raise ConfigError(f"{where}: {name} must be a finite number, got {shown(raw)}")
     if key == "language" and not is_language_name(raw):
         raise ConfigError(
             f"{where}: {name} must be a language's name (letters, spaces, hyphens, "
-            f"parentheses; at most {LANGUAGE_MAX}), got {raw[:60]!r}"
+            f"parentheses; at most {LANGUAGE_MAX}), got {shown(raw)}"
         )
     if key in CHOICES and raw not in CHOICES[key]:
-        raise ConfigError(f"{where}: {name} must be one of {', '.join(CHOICES[key])}, got {raw!r}")
+        raise ConfigError(
+            f"{where}: {name} must be one of {', '.join(CHOICES[key])}, got {shown(raw)}"
+        )
     if key in POSITIVE and raw <= 0:
-        raise ConfigError(f"{where}: {name} must be positive, got {raw!r}")
+        raise ConfigError(f"{where}: {name} must be positive, got {shown(raw)}")
     if key in MAXIMUM and raw > MAXIMUM[key]:
-        raise ConfigError(f"{where}: {name} must be at most {MAXIMUM[key]:g}, got {raw!r}")
+        raise ConfigError(f"{where}: {name} must be at most {MAXIMUM[key]:g}, got {shown(raw)}")
     if key == "gpu_layers" and raw < 0:
-        raise ConfigError(f"{where}: {name} must be 0 or more, got {raw!r}")
+        raise ConfigError(f"{where}: {name} must be 0 or more, got {shown(raw)}")
     return tuple(raw) if expected is list else raw
+
+
+SHOWN = 60  # characters of a bad value or name quoted in an error
+
+
+def shown(raw: Any, *, quote: bool = True) -> str:
+    """``raw`` as an error quotes it: its repr (or, with ``quote=False``, a name as it is),
+    shortened, so that a 60 KB value in a cloned repository's file is still a short line."""
+    text = repr(raw) if quote else str(raw)
+    return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
 
 
 def is_language_name(text: str) -> bool:
@@ -248,12 +260,12 @@ def table_values(table: dict[str, Any], where: str, *, repo: bool = False) -> di
     out: dict[str, Any] = {}
     for section, body in table.items():
         if section not in SECTIONS:
-            raise ConfigError(f"{where}: unknown section [{section}]")
+            raise ConfigError(f"{where}: unknown section [{shown(section, quote=False)}]")
         if not isinstance(body, dict):
             raise ConfigError(f"{where}: {section} must be a table ([{section}])")
         for key, raw in body.items():
             if KEY_SECTION.get(key) != section:
-                raise ConfigError(f"{where}: unknown key {section}.{key}")
+                raise ConfigError(f"{where}: unknown key {section}.{shown(key, quote=False)}")
             if repo and key in REPO_FORBIDDEN:
                 raise ConfigError(
                     f"{where}: {section}.{key} may only be set in your own config "
@@ -278,7 +290,7 @@ def _parse_env(key: str, raw: str, where: str) -> Any:
         if expected is list:
             return [part.strip() for part in raw.split(",") if part.strip()]
     except ValueError as exc:
-        raise ConfigError(f"{where} must be {TYPE_NAMES[expected]}, got {raw!r}") from exc
+        raise ConfigError(f"{where} must be {TYPE_NAMES[expected]}, got {shown(raw)}") from exc
     return raw
 
 
