@@ -127,3 +127,11 @@ def test_classify(exc: BaseException, kwargs: dict[str, str], expected: tuple[st
 )
 def test_classify_gives_one_printable_line(exc: Exception, line: str) -> None:
     assert errors.classify(exc)[0] == line
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [("abc", 3, "abc"), ("abcd", 3, "ab…"), ("", 1, ""), ("日本語です", 4, "日本語…")],
+)
+def test_shorten(text: str, limit: int, expected: str) -> None:
+    assert errors.shorten(text, limit) == expected

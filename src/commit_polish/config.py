@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from commit_polish import envvars, paths
-from commit_polish.errors import ConfigError
+from commit_polish.errors import PATH_SHOWN, VALUE_SHOWN, ConfigError, shorten
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -180,14 +180,10 @@ def check_value(key: str, raw: Any, where: str) -> Any:
     return tuple(raw) if expected is list else raw
 
 
-SHOWN = 60  # characters of a bad value or name quoted in an error
-
-
 def shown(raw: Any, *, quote: bool = True) -> str:
     """``raw`` as an error quotes it: its repr (or, with ``quote=False``, a name as it is),
     shortened, so that a 60 KB value in a cloned repository's file is still a short line."""
-    text = repr(raw) if quote else str(raw)
-    return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
+    return shorten(repr(raw) if quote else str(raw), VALUE_SHOWN)
 
 
 def is_language_name(text: str) -> bool:
@@ -240,11 +236,13 @@ def _check_inside(path: Path, root: Path, where: str, what: str) -> Path:
 
     resolved, top = path.resolve(), root.resolve()
     if not resolved.is_relative_to(top):
-        raise ConfigError(f"{where}: {what} {resolved} is outside the repository {top}")
+        named = shorten(str(resolved), PATH_SHOWN)
+        raise ConfigError(f"{where}: {what} {named} is outside the repository {top}")
     inner = resolved.relative_to(top)
     # casefold: on a case-insensitive disk (macOS, Windows) .GIT/config is .git/config
     if ".git" in (part.casefold() for part in inner.parts) or redact.is_secret_file(resolved.name):
-        raise ConfigError(f"{where}: {what} {inner} may not be read (a git or secret file)")
+        named = shorten(str(inner), PATH_SHOWN)
+        raise ConfigError(f"{where}: {what} {named} may not be read (a git or secret file)")
     return resolved
 
 

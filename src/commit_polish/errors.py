@@ -73,6 +73,17 @@ def classify(
     return printable(line), EXIT_INTERNAL
 
 
+# How much of a name, value or path an error quotes: a cloned repository's file may hold
+# 64 KiB of one, and the line must stay readable.
+VALUE_SHOWN = 60
+PATH_SHOWN = 200
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text``, cut to ``limit`` characters with an ellipsis when longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def printable(text: str) -> str:
     """``text`` with every character that is not printable (newlines, terminal escapes,
     bidi overrides) written as its escape: a message may quote a cloned repository's keys,

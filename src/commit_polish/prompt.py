@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from commit_polish.errors import ConfigError
+from commit_polish.errors import PATH_SHOWN, ConfigError, shorten
 from commit_polish.form import DEFAULT_TYPES
 
 PLACEHOLDERS = {
@@ -85,7 +85,7 @@ def load_template(path: str, *, setting: str = "") -> tuple[str, str]:
     file = Path(path).expanduser()  # a repository's own value is checked in config.py
     try:
         text = _read_template(file)
-        check_template(text, str(file))
+        check_template(text, shorten(str(file), PATH_SHOWN))
     except ConfigError as exc:
         if not setting:
             raise
@@ -107,7 +107,8 @@ def _read_template(file: Path) -> str:
             if isinstance(exc, UnicodeDecodeError)
             else str(exc)
         )
-        raise ConfigError(f"template {file}: cannot read: {reason}") from exc
+        named = shorten(str(file), PATH_SHOWN)
+        raise ConfigError(f"template {named}: cannot read: {reason}") from exc
 
 
 # ``{{`` and ``}}`` are literal braces; ``{name}`` a placeholder; any other brace is wrong. A

@@ -133,6 +133,14 @@ ATTACKS: dict[str, tuple[Setup, str]] = {
         repo_config('[message]\ntemplate = "x\\n\\u001b[2J.txt"\n'),
         "x\\n\\x1b[2J.txt: cannot read: No such file or directory",
     ),
+    "template path of 10,000 characters": (
+        repo_config(f'[message]\ntemplate = "../{"a" * 10_000}"\n'),
+        "aaaa… is outside the repository",
+    ),
+    "template name of 300 characters inside the tree": (
+        repo_config(f'[message]\ntemplate = "{"a" * 300}.txt"\n'),
+        "aaaa…: cannot read: File name too long",
+    ),
     "language holding instructions": (
         repo_config(f'[message]\nlanguage = "{INJECTION}"\n'),
         "message.language must be a language's name",
@@ -191,6 +199,7 @@ def test_repository_attack_is_refused(
     [line] = result.hook_lines
     assert said in line
     assert line.isprintable() and "\x1b" not in result.stderr
+    assert len(line) < 800  # a file's 64 KiB of one value is not quoted whole
     if "prompt.txt" in line:  # the line names the file to change, not only the template
         assert line.endswith(f"(message.template, set in {hooked / config.REPO_FILE})")
 
