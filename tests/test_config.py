@@ -771,3 +771,25 @@ def test_repository_config_symlink_out_of_the_tree_is_refused(repo: Path, tmp_pa
         f"{repo / config.REPO_FILE}: the file {outside.resolve()} is outside the repository "
         f"{repo.resolve()}"
     )
+
+
+@pytest.mark.parametrize(
+    ("globs", "error"),
+    [
+        (["*.csv"] * 256, None),
+        (["x" * 256], None),
+        ([], None),
+        (["*.csv"] * 257, "got 257 (longest 5)"),
+        (["*.csv", "x" * 257], "got 2 (longest 257)"),
+    ],
+    ids=["256-globs", "256-characters", "none", "257-globs", "257-characters"],
+)
+def test_exclude_is_bounded(globs: list[str], error: str | None) -> None:
+    if error is None:
+        assert config.check_value("exclude", globs, "x.toml") == tuple(globs)
+        return
+    with pytest.raises(ConfigError) as info:
+        config.check_value("exclude", globs, "x.toml")
+    assert str(info.value) == (
+        f"x.toml: message.exclude may hold at most 256 globs of at most 256 characters, {error}"
+    )

@@ -102,6 +102,9 @@ POSITIVE = frozenset({"timeout", "max_tokens", "subject_max_length", "prompt_bud
 # A commit hook that waits an hour has failed anyway; far beyond that (1e308) the clocks and
 # socket timeouts under us overflow.
 MAXIMUM: dict[str, float] = {"timeout": 3600.0}
+# Every changed path is matched against every exclude glob; a repository's 64 KiB file could
+# hold 3,000 of them, seconds per thousand files.
+EXCLUDE_MAX = 256
 
 # A repository's own file must not decide where its diffs are sent or what runs.
 REPO_FORBIDDEN = frozenset(
@@ -177,6 +180,11 @@ def check_value(key: str, raw: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {name} must be at most {MAXIMUM[key]:g}, got {shown(raw)}")
     if key == "gpu_layers" and raw < 0:
         raise ConfigError(f"{where}: {name} must be 0 or more, got {shown(raw)}")
+    if key == "exclude" and (len(raw) > EXCLUDE_MAX or any(len(p) > EXCLUDE_MAX for p in raw)):
+        raise ConfigError(
+            f"{where}: {name} may hold at most {EXCLUDE_MAX} globs of at most {EXCLUDE_MAX} "
+            f"characters, got {len(raw)} (longest {max(map(len, raw))})"
+        )
     return tuple(raw) if expected is list else raw
 
 

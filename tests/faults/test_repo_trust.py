@@ -141,6 +141,12 @@ ATTACKS: dict[str, tuple[Setup, str]] = {
         repo_config(f'[message]\ntemplate = "{"a" * 300}.txt"\n'),
         "aaaa…: cannot read: File name too long",
     ),
+    "exclude holding 3,000 globs": (
+        repo_config(
+            "[message]\nexclude = [" + ", ".join(f'"*a*a*a*a*a*b{i}"' for i in range(3_000)) + "]\n"
+        ),
+        "message.exclude may hold at most 256 globs of at most 256 characters, got 3000",
+    ),
     "language holding instructions": (
         repo_config(f'[message]\nlanguage = "{INJECTION}"\n'),
         "message.language must be a language's name",
