@@ -793,3 +793,31 @@ def test_exclude_is_bounded(globs: list[str], error: str | None) -> None:
     assert str(info.value) == (
         f"x.toml: message.exclude may hold at most 256 globs of at most 256 characters, {error}"
     )
+
+
+BIG = "1" + "0" * 400
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (f"[ai]\ntimeout = {BIG}\n", "ai.timeout is out of range, got " + BIG[:59] + "…"),
+        (f"[ai]\nmax_tokens = {BIG}\n", "ai.max_tokens is out of range, got " + BIG[:59] + "…"),
+        (
+            "[ai]\nmax_tokens = 9223372036854775808\n",
+            "ai.max_tokens is out of range, got 9223372036854775808",
+        ),
+        ("[ai]\nmax_tokens = 1" + "0" * 5_000 + "\n", "invalid TOML: a number too long to read"),
+    ],
+    ids=["float-key", "int-key", "just-over-64-bits", "over-4300-digits"],
+)
+@pytest.mark.parametrize("where", ["user", "repo"])
+def test_integers_beyond_64_bits(tmp_path: Path, text: str, problem: str, where: str) -> None:
+    path = user_file(text) if where == "user" else repo_file(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        config.load(tmp_path, environ={})
+    assert str(info.value) == f"{path}: {problem}"
+
+
+def test_the_largest_64_bit_integer_is_accepted() -> None:
+    assert config.check_value("max_tokens", 2**63 - 1, "x.toml") == 2**63 - 1

@@ -154,8 +154,11 @@ def check_value(key: str, raw: Any, where: str) -> Any:
     """``raw`` as the type of ``key``, or ConfigError naming ``where`` and the key."""
     expected = KEY_KIND[key]
     name = f"{KEY_SECTION[key]}.{key}"
-    if expected is float and isinstance(raw, int) and not isinstance(raw, bool):
-        raw = float(raw)
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        # TOML's integers are 64-bit, but tomllib reads any length (1e400 as digits)
+        if not -(2**63) <= raw < 2**63:
+            raise ConfigError(f"{where}: {name} is out of range, got {shown(raw)}")
+        raw = float(raw) if expected is float else raw
     ok = (
         isinstance(raw, list | tuple) and all(isinstance(v, str) for v in raw)
         if expected is list
@@ -233,6 +236,8 @@ def read_file(path: Path, *, inside: Path | None = None) -> dict[str, Any]:
         raise ConfigError(f"{path}: not UTF-8 text") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    except ValueError as exc:  # int() refuses more than 4,300 digits; TOML allows 19
+        raise ConfigError(f"{path}: invalid TOML: a number too long to read") from exc
     except RecursionError as exc:  # tomllib recurses into each nested array or table
         raise ConfigError(f"{path}: invalid TOML: arrays or tables nested too deeply") from exc
 

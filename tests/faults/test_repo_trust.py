@@ -163,6 +163,14 @@ ATTACKS: dict[str, tuple[Setup, str]] = {
         repo_config("[ai]\ntimeout = 1e308\n"),
         "ai.timeout must be at most 3600, got 1e+308",
     ),
+    "timeout = 1 and 400 zeros in the repository's file": (
+        repo_config("[ai]\ntimeout = 1" + "0" * 400 + "\n"),
+        "ai.timeout is out of range, got 1000",
+    ),
+    "max_tokens of 5,000 digits in the repository's file": (
+        repo_config("[ai]\nmax_tokens = 1" + "0" * 5_000 + "\n"),
+        ".commit-polish.toml: invalid TOML: a number too long to read",
+    ),
 }
 
 
