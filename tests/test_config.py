@@ -821,3 +821,13 @@ def test_integers_beyond_64_bits(tmp_path: Path, text: str, problem: str, where:
 
 def test_the_largest_64_bit_integer_is_accepted() -> None:
     assert config.check_value("max_tokens", 2**63 - 1, "x.toml") == 2**63 - 1
+
+
+@pytest.mark.parametrize("key", ["template", "path", "model_path"])
+def test_a_path_with_a_nul_is_refused(key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        config.parse_text(key, "a\0b", "COMMIT_POLISH_X")
+    name = f"{config.KEY_SECTION[key]}.{key}"
+    assert (
+        str(info.value) == f"COMMIT_POLISH_X: {name} is not a file name (it holds a NUL character)"
+    )

@@ -106,6 +106,7 @@ MAXIMUM: dict[str, float] = {"timeout": 3600.0}
 # hold 3,000 of them, seconds per thousand files.
 EXCLUDE_MAX = 256
 
+PATHS = frozenset({"template", "path", "model_path"})
 # A repository's own file must not decide where its diffs are sent or what runs.
 REPO_FORBIDDEN = frozenset(
     {"model", "path", "model_path", "api_base", "port", "allow_remote", "gpu_layers"}
@@ -173,6 +174,8 @@ def check_value(key: str, raw: Any, where: str) -> Any:
             f"{where}: {name} must be a language's name (letters, spaces, hyphens, "
             f"parentheses; at most {LANGUAGE_MAX}), got {shown(raw)}"
         )
+    if key in PATHS and "\0" in raw:  # no file name holds one; os calls raise ValueError
+        raise ConfigError(f"{where}: {name} is not a file name (it holds a NUL character)")
     if key in CHOICES and raw not in CHOICES[key]:
         raise ConfigError(
             f"{where}: {name} must be one of {', '.join(CHOICES[key])}, got {shown(raw)}"

@@ -147,6 +147,10 @@ ATTACKS: dict[str, tuple[Setup, str]] = {
         ),
         "message.exclude may hold at most 256 globs of at most 256 characters, got 3000",
     ),
+    "template path holding a NUL": (
+        repo_config('[message]\ntemplate = "prompt\\u0000.txt"\n'),
+        "message.template is not a file name (it holds a NUL character)",
+    ),
     "language holding instructions": (
         repo_config(f'[message]\nlanguage = "{INJECTION}"\n'),
         "message.language must be a language's name",
