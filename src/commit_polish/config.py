@@ -167,31 +167,37 @@ def check_value(key: str, raw: Any, where: str) -> Any:
     )
     if not ok:
         raise ConfigError(f"{where}: {name} must be {TYPE_NAMES[expected]}, got {shown(raw)}")
-    if expected is float and not math.isfinite(raw):
-        raise ConfigError(f"{where}: {name} must be a finite number, got {shown(raw)}")
+    problem = _problem(key, raw)
+    if problem:
+        raise ConfigError(f"{where}: {name} {problem}")
+    return tuple(raw) if expected is list else raw
+
+
+def _problem(key: str, raw: Any) -> str:
+    """What is wrong with a value of the right type ("" when nothing is)."""
+    if isinstance(raw, float) and not math.isfinite(raw):
+        return f"must be a finite number, got {shown(raw)}"
     if key == "language" and not is_language_name(raw):
-        raise ConfigError(
-            f"{where}: {name} must be a language's name (letters, spaces, hyphens, "
-            f"parentheses; at most {LANGUAGE_MAX}), got {shown(raw)}"
+        return (
+            "must be a language's name (letters, spaces, hyphens, parentheses; at most "
+            f"{LANGUAGE_MAX}), got {shown(raw)}"
         )
     if key in PATHS and "\0" in raw:  # no file name holds one; os calls raise ValueError
-        raise ConfigError(f"{where}: {name} is not a file name (it holds a NUL character)")
+        return "is not a file name (it holds a NUL character)"
     if key in CHOICES and raw not in CHOICES[key]:
-        raise ConfigError(
-            f"{where}: {name} must be one of {', '.join(CHOICES[key])}, got {shown(raw)}"
-        )
+        return f"must be one of {', '.join(CHOICES[key])}, got {shown(raw)}"
     if key in POSITIVE and raw <= 0:
-        raise ConfigError(f"{where}: {name} must be positive, got {shown(raw)}")
+        return f"must be positive, got {shown(raw)}"
     if key in MAXIMUM and raw > MAXIMUM[key]:
-        raise ConfigError(f"{where}: {name} must be at most {MAXIMUM[key]:g}, got {shown(raw)}")
+        return f"must be at most {MAXIMUM[key]:g}, got {shown(raw)}"
     if key == "gpu_layers" and raw < 0:
-        raise ConfigError(f"{where}: {name} must be 0 or more, got {shown(raw)}")
+        return f"must be 0 or more, got {shown(raw)}"
     if key == "exclude" and (len(raw) > EXCLUDE_MAX or any(len(p) > EXCLUDE_MAX for p in raw)):
-        raise ConfigError(
-            f"{where}: {name} may hold at most {EXCLUDE_MAX} globs of at most {EXCLUDE_MAX} "
-            f"characters, got {len(raw)} (longest {max(map(len, raw))})"
+        return (
+            f"may hold at most {EXCLUDE_MAX} globs of at most {EXCLUDE_MAX} characters, "
+            f"got {len(raw)} (longest {max(map(len, raw))})"
         )
-    return tuple(raw) if expected is list else raw
+    return ""
 
 
 def shown(raw: Any, *, quote: bool = True) -> str:
