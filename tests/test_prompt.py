@@ -60,6 +60,8 @@ def lone(brace: str) -> str:
         ("{files}\n{diff", 2, lone("{")),
         ("diff}", 1, lone("}")),
         ("{diff:{{x}}}", 1, lone("{")),
+        ("{files}\n{diff}\n\n{diff}", 4, "{diff} a second time (each placeholder may appear once)"),
+        ("{branch}{branch}", 1, "{branch} a second time (each placeholder may appear once)"),
     ],
     ids=[
         "typo",
@@ -77,6 +79,8 @@ def lone(brace: str) -> str:
         "unclosed-brace",
         "stray-close-brace",
         "escaped-brace-in-a-spec",
+        "diff-twice",
+        "branch-twice",
     ],
 )
 def test_template_errors(tmp_path: Path, text: str, line: int, error: str) -> None:

@@ -122,12 +122,20 @@ _SHOWN = 40  # characters of a bad placeholder quoted in an error
 def check_template(text: str, where: str) -> None:
     """A template may hold only ``{name}`` placeholders: no format spec, conversion,
     attribute or index (``{diff:>9}``, ``{diff!r}``, ``{branch.x}``), which str.format
-    would evaluate. ConfigError naming ``where``, the line and the bad field otherwise."""
+    would evaluate; and each at most once, since the prompt budget sizes the diff and the
+    file list for one copy (a 64 KiB template of {diff} would be 130 MB). ConfigError naming
+    ``where``, the line and the bad field otherwise."""
+    seen: set[str] = set()
     for match in _FIELD.finditer(text):
         token, name = match.group(0), match.group(1)
-        if token in ("{{", "}}") or name in PLACEHOLDERS:
+        if token in ("{{", "}}"):
+            continue
+        if name is not None and name in PLACEHOLDERS and name not in seen:
+            seen.add(name)
             continue
         at = f"template {where}, line {text.count(chr(10), 0, match.start()) + 1}"
+        if name in seen:
+            raise ConfigError(f"{at}: {token} a second time (each placeholder may appear once)")
         raise ConfigError(f"{at}: {_field_problem(token, name)}")
 
 

@@ -121,6 +121,10 @@ ATTACKS: dict[str, tuple[Setup, str]] = {
         template_file("prompt.txt", "{branch[0]}"),
         "placeholder {branch[0]} is not a plain {name}",
     ),
+    "template repeating {diff} 10,000 times (60 KB)": (
+        template_file("prompt.txt", "{diff}" * 10_000),
+        "prompt.txt, line 1: {diff} a second time (each placeholder may appear once)",
+    ),
     "template holding a placeholder with a line break and a terminal escape": (
         template_file("prompt.txt", "{diff\n\x1b[2J}"),
         "placeholder {diff\\n\\x1b[2J} is not a plain {name}",
