@@ -234,7 +234,10 @@ def test_unknown_template_placeholder_fails_open(
     assert main_hook(staged, None, None) == 0
     assert staged.read_bytes() == GIT_FILE
     [line] = stderr_lines(capsys)
-    assert line.startswith(f"commit-polish: template {template}: unknown placeholder {{ticket}}")
+    assert line.startswith(
+        f"commit-polish: template {template}, line 2: unknown placeholder {{ticket}}"
+    )
+    assert line.endswith("(message.template, set in env COMMIT_POLISH_TEMPLATE)")
 
 
 def test_pre_commit_framework_variables(

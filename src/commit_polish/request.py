@@ -28,7 +28,9 @@ def build(cfg: Config, api_base: str, *, draft: str = "", base: str | None = Non
     an amended commit), with secrets redacted."""
     with deadline.step("reading the staged diff"):
         prepared, raw = read_diff(cfg, base)
-    template, _where = prompt.load_template(cfg.message.template)
+    template, _where = prompt.load_template(
+        cfg.message.template, setting=cfg.sources.get("template", "")
+    )
     branch = git.branch()
     shape = style.shape(
         cfg,
