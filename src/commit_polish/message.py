@@ -123,11 +123,15 @@ def compose(message: str, original: str, comment: str, *, keep_old: str | None =
 # ---------------------------------------------------------------- reply cleaning
 
 # What a terminal or git would act on rather than show: escape sequences (CSI colours, OSC
-# hyperlinks and titles, two-character ESC codes), C0 and C1 control characters but the
-# newline (a NUL makes git refuse the commit), DEL, and the bidirectional-text controls that
-# make a line read other than it is. Tabs become spaces.
+# hyperlinks and titles, DCS/APC/PM/SOS strings, two-character ESC codes), C0 and C1 control
+# characters but the newline (a NUL makes git refuse the commit), DEL, and the
+# bidirectional-text controls that make a line read other than it is. Tabs become spaces.
+# An unterminated string ends at its line: it must not swallow the message below it.
 _ESCAPES = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -~]?|\x9b[0-?]*[ -/]*[@-~]"
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b[\]P^_X][^\x07\x1b\n]*(?:\x07|\x1b\\)?"
+    r"|\x1b[ -~]?"
+    r"|\x9b[0-?]*[ -/]*[@-~]"
 )
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # A body longer than this is a model that did not stop, not a description.
@@ -137,15 +141,15 @@ MAX_BODY_LINES = 60
 # Subjects git writes for autosquash, and the text of ``git revert``: rewording them would
 # break ``rebase --autosquash`` or hide which commit was reverted.
 _AUTOSQUASH = re.compile(r"^(?:fixup|squash|amend)! ")
-_REVERTS = re.compile(r"^This reverts commit [0-9a-f]{7,64}\.?$", re.MULTILINE)
+# git revert's line, in its three forms: "<sha>.", a merge's "<sha>, reversing" and
+# revert.reference's "<abbrev> (subject, date)." (whose subject git leaves for the user).
+_REVERTS = re.compile(r"^This reverts commit [0-9a-f]{7,64}(?:\.|, reversing$| \()", re.MULTILINE)
 
 
 def written_by_git(text: str) -> bool:
     """Whether ``text`` (the user's part of the file) is a message git itself wrote."""
     subject = text.lstrip("\n").split("\n", 1)[0]
-    if _AUTOSQUASH.match(subject):
-        return True
-    return subject.startswith(('Revert "', 'Reapply "')) and bool(_REVERTS.search(text))
+    return bool(_AUTOSQUASH.match(subject) or _REVERTS.search(text))
 
 
 def strip_controls(text: str) -> str:
