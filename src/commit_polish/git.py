@@ -228,7 +228,16 @@ def amend_base(cwd: Path | str | None = None) -> str:
     proc = run(["rev-parse", "--verify", "-q", "HEAD^"], cwd=cwd, check=False)
     if proc.returncode == 0:
         return proc.stdout.decode().strip()
-    return text(["hash-object", "-t", "tree", "--stdin"], cwd=cwd)  # of empty input
+    # Empty input given, never the hook's stdin (a terminal under some wrappers).
+    empty = run(["hash-object", "-t", "tree", "--stdin"], cwd=cwd, input_bytes=b"")
+    return empty.stdout.decode().strip()
+
+
+def names_head(revision: str, cwd: Path | str | None = None) -> bool:
+    """Whether ``revision`` is the commit HEAD points at."""
+    proc = run(["rev-parse", f"{revision}^{{commit}}", "HEAD^{commit}", "--"], cwd=cwd, check=False)
+    shas = proc.stdout.decode().split()
+    return proc.returncode == 0 and len(shas) == 3 and shas[0] == shas[1]
 
 
 def trailers(message_text: str, cwd: Path | str | None = None) -> list[str]:
