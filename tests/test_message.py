@@ -542,6 +542,19 @@ def test_strip_controls(text: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", []),
+        ("subject", ["subject"]),
+        ("s\n\nbody\n\nA: 1\nB:2\n  folded\n\n \n", ["A: 1", "B:2", "  folded"]),
+        ("s\n\nbody\n \nBug #1\nSigned-off-by: X", ["Bug #1", "Signed-off-by: X"]),
+    ],
+)
+def test_last_paragraph(text: str, expected: list[str]) -> None:
+    assert message.last_paragraph(text) == expected
+
+
+@pytest.mark.parametrize(
     ("generated", "kept", "invented", "expected"),
     [
         ("feat: x", [], False, "feat: x"),

@@ -198,7 +198,8 @@ def run_hook(
     prompt_draft = message.encode(draft, encoding).decode(encoding, "replace")
     new = generate(ctx, draft=prompt_draft, comment=comment, base=base).text
     ours = "\n".join(message.parse(original, comment).text_lines)
-    new = message.with_trailers(new, git.trailers(ours), invented=bool(git.trailers(new)))
+    kept = message.last_paragraph(ours) if git.trailers(ours) else []
+    new = message.with_trailers(new, kept, invented=bool(git.trailers(new)))
     content = _content(action, new, original, draft, comment)
     _write_message(msg_file, original, content, encoding)
     return None

@@ -88,6 +88,19 @@ def user_text(text: str, comment: str) -> str:
     return "\n".join(parse(text, comment).text_lines).strip()
 
 
+def last_paragraph(text: str) -> list[str]:
+    """The lines of ``text``'s last paragraph, as written: where git looks for trailers.
+    Kept verbatim, not as ``git interpret-trailers --parse`` prints them (it unfolds
+    continuation lines, respaces ``Key:value`` and leaves out the block's other lines)."""
+    lines = text.split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    start = len(lines)
+    while start and lines[start - 1].strip():
+        start -= 1
+    return lines[start:]
+
+
 def with_trailers(generated: str, kept: list[str], *, invented: bool) -> str:
     """``generated`` ending in git's trailers ``kept`` (``Signed-off-by:`` from -s, a
     template's ``Co-authored-by:``, an amended commit's ``Change-Id:``). With ``invented``

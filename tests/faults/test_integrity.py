@@ -97,6 +97,29 @@ def test_gits_trailers_are_kept_and_invented_ones_dropped(
     assert "Bot <bot@x>" not in msg and "AI <ai@x>" not in msg
 
 
+def test_template_trailer_block_is_kept_as_written(
+    hooked: Path, fault: MakeFault, fault_server: Start
+) -> None:
+    f = fault(
+        "commit.template with a folded trailer, Key:value and a non-trailer line",
+        "the trailer block is kept as git wrote it, not as interpret-trailers reprints it",
+    )
+    block = (
+        "See ticket 123.\nSigned-off-by: Ada <ada@example.com>\nCo-authored-by:Bo <b@x>\n"
+        "Reviewed-by: Grace\n  <grace@x>"
+    )
+    template = hooked.parent / "template.txt"
+    template.write_text(f"\n\n{block}\n")
+    git(hooked, "config", "commit.template", str(template))
+    fault_server(reply(GENERATED))
+    stage(hooked)
+    result = run_commit(hooked)
+    msg = last_message(hooked)
+    f.observed(f"exit {result.returncode}; committed {msg!r}")
+    assert result.returncode == 0, result.stderr
+    assert msg == f"{GENERATED}\n\n{block}"
+
+
 @pytest.mark.parametrize("root", [False, True], ids=["child commit", "root commit"])
 def test_amend_regenerate_keeps_trailers_and_describes_the_whole_commit(
     repo: Path,
