@@ -534,6 +534,9 @@ def test_preamble_on_the_same_line_is_dropped(reply: str) -> None:
         ("bell\x07 bs\x08 ff\x0c vt\x0b del\x7f c1\x85", "bell bs ff vt del c1"),
         ("one\r\ntwo\rthree", "one\ntwo\nthree"),
         ("abc\u202edcba\u2066x\u2069", "abcdcbax"),
+        ("\ufeffa\u200eb\u200fc\u061cd", "abcd"),
+        ("one\u2028two\u2029three", "one\ntwo\nthree"),
+        ("family \U0001f468\u200d\U0001f469", "family \U0001f468\u200d\U0001f469"),
         ("café ✓ 日本", "café ✓ 日本"),
     ],
 )

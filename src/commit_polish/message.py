@@ -146,7 +146,12 @@ _ESCAPES = re.compile(
     r"|\x1b[ -~]?"
     r"|\x9b[0-?]*[ -/]*[@-~]"
 )
-_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# The bidi marks (LRM, RLM, ALM) and a BOM are invisible too; zero-width joiners are not
+# touched (emoji sequences are made of them).
+_CONTROLS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
+_LINE_BREAKS = re.compile("\r\n?|[\u2028\u2029]")
 # A body longer than this is a model that did not stop, not a description.
 MAX_BODY_LINES = 60
 
@@ -167,7 +172,7 @@ def written_by_git(text: str) -> bool:
 
 def strip_controls(text: str) -> str:
     """``text`` without what would not be shown as written (see ``_ESCAPES``)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _LINE_BREAKS.sub("\n", text)
     text = _ESCAPES.sub("", text).expandtabs(4)
     return _CONTROLS.sub("", text)
 
