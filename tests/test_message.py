@@ -527,15 +527,34 @@ def test_preamble_on_the_same_line_is_dropped(reply: str) -> None:
         ("\x1b]0;title\x07x", "x"),
         ("\x1b]8;;http://e.x\x1b\\link\x1b]8;;\x1b\\", "link"),
         ("\x1bcreset", "reset"),
+        ("\x1b]0;title never ended\nfeat: x", "\nfeat: x"),  # not the lines below it
+        ("\x1bPq#0;2;0;0;0\x1b\\sixel gone", "sixel gone"),
+        ("\x1b_private\x07x", "x"),
         ("a\tb", "a   b"),
         ("bell\x07 bs\x08 ff\x0c vt\x0b del\x7f c1\x85", "bell bs ff vt del c1"),
         ("one\r\ntwo\rthree", "one\ntwo\nthree"),
         ("abc\u202edcba\u2066x\u2069", "abcdcbax"),
+        ("\ufeffa\u200eb\u200fc\u061cd", "abcd"),
+        ("one\u2028two\u2029three", "one\ntwo\nthree"),
+        ("family \U0001f468\u200d\U0001f469", "family \U0001f468\u200d\U0001f469"),
         ("café ✓ 日本", "café ✓ 日本"),
     ],
 )
 def test_strip_controls(text: str, expected: str) -> None:
     assert message.strip_controls(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", []),
+        ("subject", ["subject"]),
+        ("s\n\nbody\n\nA: 1\nB:2\n  folded\n\n \n", ["A: 1", "B:2", "  folded"]),
+        ("s\n\nbody\n \nBug #1\nSigned-off-by: X", ["Bug #1", "Signed-off-by: X"]),
+    ],
+)
+def test_last_paragraph(text: str, expected: list[str]) -> None:
+    assert message.last_paragraph(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -566,6 +585,10 @@ def test_with_trailers(generated: str, kept: list[str], invented: bool, expected
         ('Revert "add greet"\n\nThis reverts commit 0123abcd4567.', True),
         ('Reapply "add greet"\n\nThis reverts commit 0123abcd4567.', True),
         ('Revert "add greet"', False),  # a user's own subject, no git text below it
+        ('Revert "Merge side"\n\nThis reverts commit 0123abcd4567, reversing\nchanges', True),
+        ("# SAY WHY\n\nThis reverts commit 0123abc (add greet, 2026-12-03).", True),
+        ("This reverts commit 0123abc (add greet, 2026-12-03).", True),
+        ("fix parser\n\nThis reverts commit history to sanity.", False),
         ("fix: fixup! handling in the parser", False),
         ("feat: add greet", False),
     ],

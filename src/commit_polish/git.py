@@ -393,6 +393,13 @@ def empty_tree(cwd: Path | str | None = None) -> str:
     )
 
 
+def names_head(revision: str, cwd: Path | str | None = None) -> bool:
+    """Whether ``revision`` is the commit HEAD points at."""
+    proc = run(["rev-parse", f"{revision}^{{commit}}", "HEAD^{commit}", "--"], cwd=cwd, check=False)
+    shas = proc.stdout.decode().split()
+    return proc.returncode == 0 and len(shas) == 3 and shas[0] == shas[1]
+
+
 def trailers(message_text: str, cwd: Path | str | None = None) -> list[str]:
     """The trailer lines of a message (``Signed-off-by: …``), found as git finds them:
     the last paragraph, when it is made of ``Key: value`` lines."""

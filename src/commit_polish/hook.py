@@ -183,8 +183,7 @@ def run_hook(
     action = action_for(source, ctx.cfg)
     if action is None:
         return f"{source} message kept"
-    # An amended commit is described whole: against HEAD's parent, not HEAD.
-    base = git.amend_base() if action.mode == "regenerate" else None
+    base = _base(action, sha)
     busy = _nothing_to_describe(base)
     if busy:
         return busy
@@ -199,10 +198,22 @@ def run_hook(
     prompt_draft = message.encode(draft, encoding).decode(encoding, "replace")
     new = generate(ctx, draft=prompt_draft, comment=comment, base=base).text
     ours = "\n".join(message.parse(original, comment).text_lines)
-    new = message.with_trailers(new, git.trailers(ours), invented=bool(git.trailers(new)))
+    kept = message.last_paragraph(ours) if git.trailers(ours) else []
+    new = message.with_trailers(new, kept, invented=bool(git.trailers(new)))
     content = _content(action, new, original, draft, comment)
     _write_message(msg_file, original, content, encoding)
     return None
+
+
+def _base(action: Action, sha: str | None) -> str | None:
+    """What the new commit is compared with: HEAD (None), or for ``--amend`` (git names
+    HEAD as the commit whose message it reuses) HEAD's parent, so that the whole amended
+    commit is described. ``-c``/``-C`` of another commit make a new commit on HEAD. git
+    passes the same arguments for ``-c HEAD`` as for ``--amend``, and for ``--amend -C X``
+    as for ``-C X``: those two are taken as an amend and as a new commit."""
+    if action.mode != "regenerate" or not sha or not git.names_head(sha):
+        return None
+    return git.amend_base()
 
 
 def _nothing_to_describe(base: str | None) -> str | None:
@@ -253,7 +264,14 @@ def _content(action: Action, new: str, original: str, draft: str, comment: str) 
 def _write_message(msg_file: Path, original: str, content: str, encoding: str) -> None:
     from commit_polish.files import write_atomic
 
-    if message.decode(msg_file.read_bytes(), encoding) != original:
+    try:
+        now = message.decode(msg_file.read_bytes(), encoding)
+    except OSError as exc:
+        raise CommitPolishError(
+            f"cannot read the message file {msg_file} again: {exc.strerror or exc}"
+            " (it went away while the model was working); nothing written"
+        ) from exc
+    if now != original:
         raise CommitPolishError(
             "the message file changed while the model was working; left as it is"
         )

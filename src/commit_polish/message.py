@@ -88,6 +88,19 @@ def user_text(text: str, comment: str) -> str:
     return "\n".join(parse(text, comment).text_lines).strip()
 
 
+def last_paragraph(text: str) -> list[str]:
+    """The lines of ``text``'s last paragraph, as written: where git looks for trailers.
+    Kept verbatim, not as ``git interpret-trailers --parse`` prints them (it unfolds
+    continuation lines, respaces ``Key:value`` and leaves out the block's other lines)."""
+    lines = text.split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    start = len(lines)
+    while start and lines[start - 1].strip():
+        start -= 1
+    return lines[start:]
+
+
 def with_trailers(generated: str, kept: list[str], *, invented: bool) -> str:
     """``generated`` ending in git's trailers ``kept`` (``Signed-off-by:`` from -s, a
     template's ``Co-authored-by:``, an amended commit's ``Change-Id:``). With ``invented``
@@ -123,13 +136,22 @@ def compose(message: str, original: str, comment: str, *, keep_old: str | None =
 # ---------------------------------------------------------------- reply cleaning
 
 # What a terminal or git would act on rather than show: escape sequences (CSI colours, OSC
-# hyperlinks and titles, two-character ESC codes), C0 and C1 control characters but the
-# newline (a NUL makes git refuse the commit), DEL, and the bidirectional-text controls that
-# make a line read other than it is. Tabs become spaces.
+# hyperlinks and titles, DCS/APC/PM/SOS strings, two-character ESC codes), C0 and C1 control
+# characters but the newline (a NUL makes git refuse the commit), DEL, and the
+# bidirectional-text controls that make a line read other than it is. Tabs become spaces.
+# An unterminated string ends at its line: it must not swallow the message below it.
 _ESCAPES = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -~]?|\x9b[0-?]*[ -/]*[@-~]"
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b[\]P^_X][^\x07\x1b\n]*(?:\x07|\x1b\\)?"
+    r"|\x1b[ -~]?"
+    r"|\x9b[0-?]*[ -/]*[@-~]"
 )
-_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# The bidi marks (LRM, RLM, ALM) and a BOM are invisible too; zero-width joiners are not
+# touched (emoji sequences are made of them).
+_CONTROLS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
+_LINE_BREAKS = re.compile("\r\n?|[\u2028\u2029]")
 # A body longer than this is a model that did not stop, not a description.
 MAX_BODY_LINES = 60
 
@@ -137,20 +159,20 @@ MAX_BODY_LINES = 60
 # Subjects git writes for autosquash, and the text of ``git revert``: rewording them would
 # break ``rebase --autosquash`` or hide which commit was reverted.
 _AUTOSQUASH = re.compile(r"^(?:fixup|squash|amend)! ")
-_REVERTS = re.compile(r"^This reverts commit [0-9a-f]{7,64}\.?$", re.MULTILINE)
+# git revert's line, in its three forms: "<sha>.", a merge's "<sha>, reversing" and
+# revert.reference's "<abbrev> (subject, date)." (whose subject git leaves for the user).
+_REVERTS = re.compile(r"^This reverts commit [0-9a-f]{7,64}(?:\.|, reversing$| \()", re.MULTILINE)
 
 
 def written_by_git(text: str) -> bool:
     """Whether ``text`` (the user's part of the file) is a message git itself wrote."""
     subject = text.lstrip("\n").split("\n", 1)[0]
-    if _AUTOSQUASH.match(subject):
-        return True
-    return subject.startswith(('Revert "', 'Reapply "')) and bool(_REVERTS.search(text))
+    return bool(_AUTOSQUASH.match(subject) or _REVERTS.search(text))
 
 
 def strip_controls(text: str) -> str:
     """``text`` without what would not be shown as written (see ``_ESCAPES``)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _LINE_BREAKS.sub("\n", text)
     text = _ESCAPES.sub("", text).expandtabs(4)
     return _CONTROLS.sub("", text)
 

@@ -229,6 +229,12 @@ RETRY_ANSWER_CHARS = 300
 PROBLEMS_CHARS = 300
 
 
+def said_before(reply: str) -> str:
+    """The first answer as the repair request quotes it: without its control characters
+    (a NUL or an escape sequence goes back to no server), and short."""
+    return message_mod.strip_controls(reply)[:RETRY_ANSWER_CHARS]
+
+
 def correction(problems: list[str]) -> str:
     said = "; ".join(problems)
     if len(said) > PROBLEMS_CHARS:
@@ -277,7 +283,7 @@ def ask(
                 req,
                 messages=[
                     *req.messages,
-                    {"role": "assistant", "content": reply.text[:RETRY_ANSWER_CHARS]},
+                    {"role": "assistant", "content": said_before(reply.text)},
                     {"role": "user", "content": correction(problems)},
                 ],
             )
