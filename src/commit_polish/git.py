@@ -249,8 +249,15 @@ def branch(cwd: Path | str | None = None) -> str:
     return proc.stdout.decode("utf-8", "replace").strip()
 
 
+# git log re-encodes messages to i18n.logOutputEncoding, which defaults to
+# i18n.commitEncoding: a Latin-1 repository's subjects would reach the prompt as mojibake.
+_LOG_IN_UTF8 = "--encoding=UTF-8"
+
+
 def recent_subjects(count: int, cwd: Path | str | None = None) -> list[str]:
-    proc = run(["log", f"-n{count}", "--no-merges", "--format=%s"], cwd=cwd, check=False)
+    proc = run(
+        ["log", f"-n{count}", "--no-merges", _LOG_IN_UTF8, "--format=%s"], cwd=cwd, check=False
+    )
     if proc.returncode != 0:  # unborn branch: no history yet
         return []
     return [s for s in proc.stdout.decode("utf-8", "replace").splitlines() if s.strip()]
@@ -315,7 +322,7 @@ def log_commits(count: int, cwd: Path | str | None = None) -> list[tuple[str, st
     """(sha, parent, subject) of the last ``count`` non-merge commits that have a parent
     (the root commit has no diff to replay), newest first."""
     proc = run(
-        ["log", f"-n{count}", "--no-merges", "--format=%H%x00%P%x00%s", "HEAD"],
+        ["log", f"-n{count}", "--no-merges", _LOG_IN_UTF8, "--format=%H%x00%P%x00%s", "HEAD"],
         cwd=cwd,
         check=False,
     )

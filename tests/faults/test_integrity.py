@@ -198,6 +198,28 @@ def test_revert_text_is_kept_when_polishing(
 # ---------------------------------------------------------------- encoding
 
 
+def test_latin1_history_reaches_the_prompt_as_written(
+    hooked: Path, fault: MakeFault, fault_server: Start
+) -> None:
+    f = fault(
+        "i18n.commitEncoding = ISO-8859-1, earlier subjects in Latin-1",
+        "the prompt's example subjects read as they were written",
+    )
+    git(hooked, "config", "i18n.commitEncoding", "ISO-8859-1")
+    stage(hooked, "old.py", "x = 1\n")
+    old = hooked.parent / "old-message"
+    old.write_bytes("Corrigé l'accès\n".encode("latin-1"))
+    git(hooked, "commit", "-q", "--no-verify", "-F", str(old))
+    server = fault_server(reply("feat: add greet"))
+    stage(hooked)
+    result = run_commit(hooked, "-q")
+    contents = [str(m["content"]) for m in asked(server)[-1]["messages"]]  # type: ignore[attr-defined]
+    shown = [line for text in contents for line in text.splitlines() if "Corrig" in line]
+    f.observed(f"exit {result.returncode}; the prompt shows {shown!r}")
+    assert result.returncode == 0, result.stderr
+    assert any("Corrigé l'accès" in line for line in shown)
+
+
 def test_commit_encoding_latin1_is_written_in_latin1(
     hooked: Path, fault: MakeFault, fault_server: Start
 ) -> None:
