@@ -231,6 +231,12 @@ def amend_base(cwd: Path | str | None = None) -> str:
     return text(["hash-object", "-t", "tree", "--stdin"], cwd=cwd)  # of empty input
 
 
+def is_merge(revision: str, cwd: Path | str | None = None) -> bool:
+    """Whether ``revision`` names a commit with more than one parent."""
+    proc = run(["rev-parse", "-q", "--verify", f"{revision}^2"], cwd=cwd, check=False)
+    return proc.returncode == 0
+
+
 def trailers(message_text: str, cwd: Path | str | None = None) -> list[str]:
     """The trailer lines of a message (``Signed-off-by: …``), found as git finds them:
     the last paragraph, when it is made of ``Key: value`` lines."""

@@ -186,6 +186,10 @@ def run_hook(
     busy = _nothing_to_describe(git.amend_base() if action.mode == "regenerate" else None)
     if busy:
         return busy
+    if action.mode == "regenerate" and sha and git.is_merge(sha):
+        # Its message says what was merged; a diff against the first parent would have the
+        # model describe the whole merged branch as one change.
+        return "a merge's message kept"
     encoding = _commit_encoding()
     original = _read_message(msg_file, encoding)
     comment = git.comment_string(original)

@@ -134,6 +134,30 @@ def test_amend_regenerate_keeps_trailers_and_describes_the_whole_commit(
     assert "greet.py" in sent and "wave.py" in sent
 
 
+def test_amending_a_merge_keeps_its_message(
+    hooked: Path, fault: MakeFault, fault_server: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    f = fault(
+        "git commit --amend of a merge, on_amend = regenerate",
+        "the merge's message is kept; no request",
+    )
+    main = git(hooked, "symbolic-ref", "--short", "HEAD").stdout.strip()
+    git(hooked, "checkout", "-q", "-b", "side")
+    stage(hooked)
+    git(hooked, "commit", "-q", "--no-verify", "-m", "add greet")
+    git(hooked, "checkout", "-q", main)
+    git(hooked, "merge", "-q", "--no-ff", "-m", "Merge branch 'side'", "side")
+    monkeypatch.setenv("COMMIT_POLISH_ON_AMEND", "regenerate")
+    server = fault_server(reply("feat: add greet"))
+    stage(hooked, "wave.py", "def wave():\n    return 'o/'\n")
+    result = run_commit(hooked, "--amend")
+    msg = last_message(hooked)
+    f.observed(f"exit {result.returncode}; committed {msg!r}; requests {len(asked(server))}")
+    assert result.returncode == 0, result.stderr
+    assert msg == "Merge branch 'side'"
+    assert asked(server) == []
+
+
 # ------------------------------------------------------- git-written subjects
 
 
@@ -213,11 +237,11 @@ def test_latin1_history_reaches_the_prompt_as_written(
     server = fault_server(reply("feat: add greet"))
     stage(hooked)
     result = run_commit(hooked, "-q")
-    contents = [str(m["content"]) for m in asked(server)[-1]["messages"]]  # type: ignore[attr-defined]
-    shown = [line for text in contents for line in text.splitlines() if "Corrig" in line]
+    sent = json.dumps(asked(server)[-1]["messages"], ensure_ascii=False)
+    shown = sent[sent.find("Corrig") :][: len("Corrigé l'accès")]
     f.observed(f"exit {result.returncode}; the prompt shows {shown!r}")
     assert result.returncode == 0, result.stderr
-    assert any("Corrigé l'accès" in line for line in shown)
+    assert shown == "Corrigé l'accès"
 
 
 def test_commit_encoding_latin1_is_written_in_latin1(
