@@ -551,6 +551,20 @@ def test_strip_controls(text: str, expected: str) -> None:
             True,
             "feat: x\n\nSigned-off-by: A <a@x>",
         ),
+        # git counts a paragraph with one Signed-off-by among prose as a trailer block.
+        (
+            "feat: x\n\nAdd x.\nUsed by the CLI.\nSigned-off-by: Bot <b@x>",
+            ["Signed-off-by: A <a@x>"],
+            True,
+            "feat: x\n\nAdd x.\nUsed by the CLI.\n\nSigned-off-by: A <a@x>",
+        ),
+        (
+            "feat: x\n\nbody\n\nCo-authored-by: AI\n  <ai@x>\nSigned-off-by: Bot <b@x>",
+            [],
+            True,
+            "feat: x\n\nbody",
+        ),
+        ("fix: handle Key: value pairs", [], True, "fix: handle Key: value pairs"),
     ],
 )
 def test_with_trailers(generated: str, kept: list[str], invented: bool, expected: str) -> None:

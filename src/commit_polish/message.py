@@ -91,12 +91,33 @@ def user_text(text: str, comment: str) -> str:
 def with_trailers(generated: str, kept: list[str], *, invented: bool) -> str:
     """``generated`` ending in git's trailers ``kept`` (``Signed-off-by:`` from -s, a
     template's ``Co-authored-by:``, an amended commit's ``Change-Id:``). With ``invented``
-    (the model wrote a trailer block), its last paragraph is dropped first: a model does not
-    know who signed off or co-authored."""
+    (git finds a trailer block in what the model wrote), that block's trailers are dropped
+    first: a model does not know who signed off or co-authored."""
     text = generated.rstrip("\n")
-    if invented and "\n\n" in text:
-        text = text.rsplit("\n\n", 1)[0].rstrip("\n")
+    if invented:
+        text = _without_trailer_lines(text)
     return text + ("\n\n" + "\n".join(kept) if kept else "")
+
+
+# git's trailer token: letters, digits and dashes before the colon.
+_TRAILER_LINE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*\s*:")
+
+
+def _without_trailer_lines(text: str) -> str:
+    """``text`` without the ``Key: value`` lines (and their indented continuations) of its
+    last paragraph. git also counts a paragraph as trailers when only a quarter of its lines
+    are, say one ``Signed-off-by:`` below the model's prose: the prose stays."""
+    head, sep, last = text.rpartition("\n\n")
+    if not sep:  # the subject is never a trailer
+        return text
+    prose: list[str] = []
+    in_trailer = False
+    for line in last.split("\n"):
+        in_trailer = bool(_TRAILER_LINE.match(line)) or (in_trailer and line[:1].isspace())
+        if not in_trailer:
+            prose.append(line)
+    rest = "\n".join(prose).strip("\n")
+    return head.rstrip("\n") + ("\n\n" + rest if rest.strip() else "")
 
 
 def as_comments(text: str, comment: str) -> list[str]:

@@ -71,6 +71,11 @@ TRAILER_CASES: dict[str, tuple[Callable[[Path], list[str]], str, str]] = {
         GENERATED + "\n\nExplain it.\n\nSigned-off-by: Bot <bot@x>\nCo-authored-by: AI <ai@x>",
         "Signed-off-by: Tester <tester@example.com>",
     ),
+    "git commit -s, the model signs off below its prose": (
+        lambda r: ["-s"],
+        GENERATED + "\n\nAdd a greet function.\nThe CLI uses it.\nSigned-off-by: Bot <bot@x>",
+        "Signed-off-by: Tester <tester@example.com>",
+    ),
 }
 
 
@@ -94,6 +99,8 @@ def test_gits_trailers_are_kept_and_invented_ones_dropped(
     assert msg.startswith(GENERATED)
     assert msg.endswith("\n\n" + trailer)
     assert "Bot <bot@x>" not in msg and "AI <ai@x>" not in msg
+    prose = [line for line in answer.splitlines() if line and "-by: " not in line]
+    assert [line for line in prose if line not in msg] == []
 
 
 @pytest.mark.parametrize("root", [False, True], ids=["child commit", "root commit"])
