@@ -223,11 +223,20 @@ def _commit_encoding() -> str:
 
     name = git.config_value("i18n.commitEncoding") or message.ENCODING
     try:
-        return codecs.lookup(name).name
-    except LookupError:
+        codec = codecs.lookup(name).name
+        # git reads the file as bytes and refuses a NUL: UTF-16 or UTF-32 text (a NUL in
+        # every ASCII character) could never be committed, nor read as git wrote it.
+        ascii_compatible = "\n#".encode(codec) == b"\n#"
+    except LookupError:  # unknown, or not a text encoding (base64, rot13)
         raise CommitPolishError(
             f"i18n.commitEncoding = {name!r} is not an encoding commit-polish knows{KEPT}"
         ) from None
+    if not ascii_compatible:
+        raise CommitPolishError(
+            f"i18n.commitEncoding = {name!r} is not ASCII-compatible, and git cannot commit "
+            f"a message in it{KEPT} (use UTF-8)"
+        )
+    return codec
 
 
 def _read_message(msg_file: Path, encoding: str) -> str:

@@ -268,6 +268,42 @@ def test_commit_encoding_latin1_is_written_in_latin1(
     assert shown == "feat: add café greeting"
 
 
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        (
+            "UTF-16",
+            "is not ASCII-compatible, and git cannot commit a message in it; message left as "
+            "git wrote it (use UTF-8)",
+        ),
+        ("base64", "is not an encoding commit-polish knows; message left as git wrote it"),
+    ],
+)
+def test_commit_encoding_git_cannot_use_fails_open_naming_it(
+    hooked: Path,
+    fault: MakeFault,
+    fault_server: Start,
+    monkeypatch: pytest.MonkeyPatch,
+    value: str,
+    said: str,
+) -> None:
+    f = fault(
+        f"i18n.commitEncoding = {value}, on_message = polish",
+        "one line naming the value; no request",
+    )
+    git(hooked, "config", "i18n.commitEncoding", value)
+    monkeypatch.setenv("COMMIT_POLISH_ON_MESSAGE", "polish")
+    server = fault_server(reply("feat: add greet"))
+    stage(hooked)
+    result = run_commit(hooked, "-q", "-m", "add greet")  # git's summary would be UTF-16
+    message = committed_bytes(hooked).split(b"\n\n", 1)[-1]  # git log would re-encode it
+    f.observed(f"exit {result.returncode}; committed {message!r}; said {result.hook_lines}")
+    assert result.returncode == 0, result.stderr
+    assert message == b"add greet\n"
+    assert result.hook_lines == [f"commit-polish: i18n.commitEncoding = {value!r} {said}"]
+    assert asked(server) == []
+
+
 # ---------------------------------------------------------------- replies
 
 
