@@ -268,6 +268,24 @@ def _wrap_body(lines: list[str], width: int) -> list[str]:
     return out
 
 
+_ITEM_START = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
+
+
+def _cut_body(lines: list[str], limit: int) -> list[str]:
+    """At most ``limit`` lines; a paragraph or list item the cut would split is left out
+    whole, unless it is all there is (a message must not end mid-sentence)."""
+    kept = lines[:limit]
+    if len(lines) <= limit or not kept[-1].strip():
+        return kept
+    after = lines[limit]
+    if not after.strip() or _ITEM_START.match(after):
+        return kept  # the cut falls between two items
+    start = limit - 1  # back to where the split item begins
+    while start > 0 and kept[start - 1].strip() and not _ITEM_START.match(kept[start]):
+        start -= 1
+    return kept[:start] if any(line.strip() for line in kept[:start]) else kept
+
+
 def clean_reply(reply: str, *, subject_max: int = 72, comment: str = "#", body: bool = True) -> str:
     """Turn a model's reply into a commit message, or raise NotAMessage if there is none.
 
@@ -307,7 +325,7 @@ def clean_reply(reply: str, *, subject_max: int = 72, comment: str = "#", body: 
         body_lines.pop()
     result = subject
     if body and body_lines:
-        wrapped = _wrap_body(body_lines, BODY_WIDTH)[:MAX_BODY_LINES]
+        wrapped = _cut_body(_wrap_body(body_lines, BODY_WIDTH), MAX_BODY_LINES)
         while not wrapped[-1].strip():
             wrapped.pop()
         result += "\n\n" + "\n".join(wrapped)
