@@ -570,6 +570,20 @@ def test_last_paragraph(text: str, expected: list[str]) -> None:
             True,
             "feat: x\n\nSigned-off-by: A <a@x>",
         ),
+        # git counts a paragraph with one Signed-off-by among prose as a trailer block.
+        (
+            "feat: x\n\nAdd x.\nUsed by the CLI.\nSigned-off-by: Bot <b@x>",
+            ["Signed-off-by: A <a@x>"],
+            True,
+            "feat: x\n\nAdd x.\nUsed by the CLI.\n\nSigned-off-by: A <a@x>",
+        ),
+        (
+            "feat: x\n\nbody\n\nCo-authored-by: AI\n  <ai@x>\nSigned-off-by: Bot <b@x>",
+            [],
+            True,
+            "feat: x\n\nbody",
+        ),
+        ("fix: handle Key: value pairs", [], True, "fix: handle Key: value pairs"),
     ],
 )
 def test_with_trailers(generated: str, kept: list[str], invented: bool, expected: str) -> None:
@@ -608,3 +622,33 @@ def test_written_by_git(text: str, expected: bool) -> None:
 )
 def test_encode(text: str, encoding: str, expected: bytes) -> None:
     assert message.encode(text, encoding) == expected
+
+
+def _body(*paragraphs: list[str]) -> str:
+    return "\n\n".join("\n".join(p) for p in paragraphs)
+
+
+P58 = [f"Line {i} of a long paragraph." for i in range(58)]
+BULLETS = [f"- item {i}" for i in range(80)]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("\n".join(BULLETS), "\n".join(BULLETS[:60])),
+        # the cut would split the second paragraph: it goes whole
+        (_body(P58, ["Second, split", "by the cut.", "Here."]), _body(P58)),
+        # a bullet whose wrapped continuation the cut would split
+        (
+            _body(P58[:57], ["- first", "- second one", "  continued", "  and more"]),
+            _body(P58[:57], ["- first"]),
+        ),
+        # one paragraph longer than the cap: cut where the cap falls
+        ("\n".join(f"Line {i}." for i in range(100)), "\n".join(f"Line {i}." for i in range(60))),
+    ],
+    ids=["bullets", "paragraph", "bullet continuation", "one long paragraph"],
+)
+def test_a_runaway_body_is_cut_between_items(body: str, expected: str) -> None:
+    cleaned = message.clean_reply("feat: add greet\n\n" + body)
+    assert cleaned == "feat: add greet\n\n" + expected
+    assert len(cleaned.splitlines()) <= 2 + message.MAX_BODY_LINES

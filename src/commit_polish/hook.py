@@ -187,6 +187,10 @@ def run_hook(
     busy = _nothing_to_describe(base)
     if busy:
         return busy
+    if action.mode == "regenerate" and sha and git.is_merge(sha):
+        # Its message says what was merged; a diff against the first parent would have the
+        # model describe the whole merged branch as one change.
+        return "a merge's message kept"
     encoding = _commit_encoding()
     original = _read_message(msg_file, encoding)
     comment = git.comment_string(original)
@@ -231,11 +235,20 @@ def _commit_encoding() -> str:
 
     name = git.config_value("i18n.commitEncoding") or message.ENCODING
     try:
-        return codecs.lookup(name).name
-    except LookupError:
+        codec = codecs.lookup(name).name
+        # git reads the file as bytes and refuses a NUL: UTF-16 or UTF-32 text (a NUL in
+        # every ASCII character) could never be committed, nor read as git wrote it.
+        ascii_compatible = "\n#".encode(codec) == b"\n#"
+    except LookupError:  # unknown, or not a text encoding (base64, rot13)
         raise CommitPolishError(
             f"i18n.commitEncoding = {name!r} is not an encoding commit-polish knows{KEPT}"
         ) from None
+    if not ascii_compatible:
+        raise CommitPolishError(
+            f"i18n.commitEncoding = {name!r} is not ASCII-compatible, and git cannot commit "
+            f"a message in it{KEPT} (use UTF-8)"
+        )
+    return codec
 
 
 def _read_message(msg_file: Path, encoding: str) -> str:

@@ -104,12 +104,33 @@ def last_paragraph(text: str) -> list[str]:
 def with_trailers(generated: str, kept: list[str], *, invented: bool) -> str:
     """``generated`` ending in git's trailers ``kept`` (``Signed-off-by:`` from -s, a
     template's ``Co-authored-by:``, an amended commit's ``Change-Id:``). With ``invented``
-    (the model wrote a trailer block), its last paragraph is dropped first: a model does not
-    know who signed off or co-authored."""
+    (git finds a trailer block in what the model wrote), that block's trailers are dropped
+    first: a model does not know who signed off or co-authored."""
     text = generated.rstrip("\n")
-    if invented and "\n\n" in text:
-        text = text.rsplit("\n\n", 1)[0].rstrip("\n")
+    if invented:
+        text = _without_trailer_lines(text)
     return text + ("\n\n" + "\n".join(kept) if kept else "")
+
+
+# git's trailer token: letters, digits and dashes before the colon.
+_TRAILER_LINE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*\s*:")
+
+
+def _without_trailer_lines(text: str) -> str:
+    """``text`` without the ``Key: value`` lines (and their indented continuations) of its
+    last paragraph. git also counts a paragraph as trailers when only a quarter of its lines
+    are, say one ``Signed-off-by:`` below the model's prose: the prose stays."""
+    head, sep, last = text.rpartition("\n\n")
+    if not sep:  # the subject is never a trailer
+        return text
+    prose: list[str] = []
+    in_trailer = False
+    for line in last.split("\n"):
+        in_trailer = bool(_TRAILER_LINE.match(line)) or (in_trailer and line[:1].isspace())
+        if not in_trailer:
+            prose.append(line)
+    rest = "\n".join(prose).strip("\n")
+    return head.rstrip("\n") + ("\n\n" + rest if rest.strip() else "")
 
 
 def as_comments(text: str, comment: str) -> list[str]:
@@ -269,6 +290,24 @@ def _wrap_body(lines: list[str], width: int) -> list[str]:
     return out
 
 
+_ITEM_START = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
+
+
+def _cut_body(lines: list[str], limit: int) -> list[str]:
+    """At most ``limit`` lines; a paragraph or list item the cut would split is left out
+    whole, unless it is all there is (a message must not end mid-sentence)."""
+    kept = lines[:limit]
+    if len(lines) <= limit or not kept[-1].strip():
+        return kept
+    after = lines[limit]
+    if not after.strip() or _ITEM_START.match(after):
+        return kept  # the cut falls between two items
+    start = limit - 1  # back to where the split item begins
+    while start > 0 and kept[start - 1].strip() and not _ITEM_START.match(kept[start]):
+        start -= 1
+    return kept[:start] if any(line.strip() for line in kept[:start]) else kept
+
+
 def clean_reply(reply: str, *, subject_max: int = 72, comment: str = "#", body: bool = True) -> str:
     """Turn a model's reply into a commit message, or raise NotAMessage if there is none.
 
@@ -308,7 +347,7 @@ def clean_reply(reply: str, *, subject_max: int = 72, comment: str = "#", body: 
         body_lines.pop()
     result = subject
     if body and body_lines:
-        wrapped = _wrap_body(body_lines, BODY_WIDTH)[:MAX_BODY_LINES]
+        wrapped = _cut_body(_wrap_body(body_lines, BODY_WIDTH), MAX_BODY_LINES)
         while not wrapped[-1].strip():
             wrapped.pop()
         result += "\n\n" + "\n".join(wrapped)

@@ -72,6 +72,11 @@ TRAILER_CASES: dict[str, tuple[Callable[[Path], list[str]], str, str]] = {
         GENERATED + "\n\nExplain it.\n\nSigned-off-by: Bot <bot@x>\nCo-authored-by: AI <ai@x>",
         "Signed-off-by: Tester <tester@example.com>",
     ),
+    "git commit -s, the model signs off below its prose": (
+        lambda r: ["-s"],
+        GENERATED + "\n\nAdd a greet function.\nThe CLI uses it.\nSigned-off-by: Bot <bot@x>",
+        "Signed-off-by: Tester <tester@example.com>",
+    ),
 }
 
 
@@ -95,6 +100,8 @@ def test_gits_trailers_are_kept_and_invented_ones_dropped(
     assert msg.startswith(GENERATED)
     assert msg.endswith("\n\n" + trailer)
     assert "Bot <bot@x>" not in msg and "AI <ai@x>" not in msg
+    prose = [line for line in answer.splitlines() if line and "-by: " not in line]
+    assert [line for line in prose if line not in msg] == []
 
 
 def test_template_trailer_block_is_kept_as_written(
@@ -182,6 +189,30 @@ def test_reuse_message_of_another_commit_describes_only_what_is_staged(
     assert result.returncode == 0, result.stderr
     assert "c.py" in sent and "b.py" not in sent
     assert last_message(hooked) == "Add c"
+
+
+def test_amending_a_merge_keeps_its_message(
+    hooked: Path, fault: MakeFault, fault_server: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    f = fault(
+        "git commit --amend of a merge, on_amend = regenerate",
+        "the merge's message is kept; no request",
+    )
+    main = git(hooked, "symbolic-ref", "--short", "HEAD").stdout.strip()
+    git(hooked, "checkout", "-q", "-b", "side")
+    stage(hooked)
+    git(hooked, "commit", "-q", "--no-verify", "-m", "add greet")
+    git(hooked, "checkout", "-q", main)
+    git(hooked, "merge", "-q", "--no-ff", "-m", "Merge branch 'side'", "side")
+    monkeypatch.setenv("COMMIT_POLISH_ON_AMEND", "regenerate")
+    server = fault_server(reply("feat: add greet"))
+    stage(hooked, "wave.py", "def wave():\n    return 'o/'\n")
+    result = run_commit(hooked, "--amend")
+    msg = last_message(hooked)
+    f.observed(f"exit {result.returncode}; committed {msg!r}; requests {len(asked(server))}")
+    assert result.returncode == 0, result.stderr
+    assert msg == "Merge branch 'side'"
+    assert asked(server) == []
 
 
 # ------------------------------------------------------- git-written subjects
@@ -292,6 +323,28 @@ def test_other_revert_forms_are_kept_when_polishing(
 # ---------------------------------------------------------------- encoding
 
 
+def test_latin1_history_reaches_the_prompt_as_written(
+    hooked: Path, fault: MakeFault, fault_server: Start
+) -> None:
+    f = fault(
+        "i18n.commitEncoding = ISO-8859-1, earlier subjects in Latin-1",
+        "the prompt's example subjects read as they were written",
+    )
+    git(hooked, "config", "i18n.commitEncoding", "ISO-8859-1")
+    stage(hooked, "old.py", "x = 1\n")
+    old = hooked.parent / "old-message"
+    old.write_bytes("Corrigé l'accès\n".encode("latin-1"))
+    git(hooked, "commit", "-q", "--no-verify", "-F", str(old))
+    server = fault_server(reply("feat: add greet"))
+    stage(hooked)
+    result = run_commit(hooked, "-q")
+    sent = json.dumps(asked(server)[-1]["messages"], ensure_ascii=False)
+    shown = sent[sent.find("Corrig") :][: len("Corrigé l'accès")]
+    f.observed(f"exit {result.returncode}; the prompt shows {shown!r}")
+    assert result.returncode == 0, result.stderr
+    assert shown == "Corrigé l'accès"
+
+
 def test_commit_encoding_latin1_is_written_in_latin1(
     hooked: Path, fault: MakeFault, fault_server: Start
 ) -> None:
@@ -329,6 +382,42 @@ def test_unknown_commit_encoding_fails_open_naming_it(
         "commit-polish: i18n.commitEncoding = 'klingon' is not an encoding commit-polish "
         "knows; message left as git wrote it"
     ]
+    assert asked(server) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        (
+            "UTF-16",
+            "is not ASCII-compatible, and git cannot commit a message in it; message left as "
+            "git wrote it (use UTF-8)",
+        ),
+        ("base64", "is not an encoding commit-polish knows; message left as git wrote it"),
+    ],
+)
+def test_commit_encoding_git_cannot_use_fails_open_naming_it(
+    hooked: Path,
+    fault: MakeFault,
+    fault_server: Start,
+    monkeypatch: pytest.MonkeyPatch,
+    value: str,
+    said: str,
+) -> None:
+    f = fault(
+        f"i18n.commitEncoding = {value}, on_message = polish",
+        "one line naming the value; no request",
+    )
+    git(hooked, "config", "i18n.commitEncoding", value)
+    monkeypatch.setenv("COMMIT_POLISH_ON_MESSAGE", "polish")
+    server = fault_server(reply("feat: add greet"))
+    stage(hooked)
+    result = run_commit(hooked, "-q", "-m", "add greet")  # git's summary would be UTF-16
+    message = committed_bytes(hooked).split(b"\n\n", 1)[-1]  # git log would re-encode it
+    f.observed(f"exit {result.returncode}; committed {message!r}; said {result.hook_lines}")
+    assert result.returncode == 0, result.stderr
+    assert message == b"add greet\n"
+    assert result.hook_lines == [f"commit-polish: i18n.commitEncoding = {value!r} {said}"]
     assert asked(server) == []
 
 
