@@ -291,8 +291,6 @@ def _lefthook_install(m: Manager, top: Path) -> Placed:
         write_atomic(m.config, new.encode("utf-8"))
         placed.changed = m.config
         placed.lines.append(f"hook installed: {m.config} runs commit-polish (lefthook)")
-    if not is_lefthook_hook(m.hooks / HOOK):
-        placed.lines.append(f"next: run 'lefthook install' so git runs lefthook's {HOOK}")
     return placed
 
 
@@ -318,8 +316,6 @@ def _pre_commit_install(m: Manager, top: Path) -> Placed:
     if lists_our_id(_read(m.config, top) or ""):
         placed.runs_us = True
         placed.lines.append(f"commit-polish runs through pre-commit ({m.config})")
-        if not is_pre_commit_hook(m.hooks / HOOK):
-            placed.lines.append(f"next: {PRE_COMMIT_INSTALL}")
         return placed
     placed.lines.append(
         f"this repository uses pre-commit: add commit-polish to {m.config} under repos:\n"
@@ -353,6 +349,16 @@ def _drop_own_script(m: Manager) -> list[str]:
     return lines
 
 
+def _next_step(m: Manager) -> list[str]:
+    """What the user still runs so that git calls the manager's own hook."""
+    hook = m.hooks / HOOK
+    if m.name == "lefthook" and not is_lefthook_hook(hook):
+        return [f"next: run 'lefthook install' so git runs lefthook's {HOOK}"]
+    if m.name == "pre-commit" and not is_pre_commit_hook(hook):
+        return [f"next: {PRE_COMMIT_INSTALL}"]
+    return []
+
+
 def install(cwd: Path | None = None) -> Placed | None:
     """Hand the hook to the repository's manager; None when there is none."""
     m = detect(cwd)
@@ -364,6 +370,7 @@ def install(cwd: Path | None = None) -> Placed | None:
     )(m, top)
     if placed.runs_us:
         placed.lines[1:1] = _drop_own_script(m)
+        placed.lines.extend(_next_step(m))
     if placed.runs_us and m.name != "pre-commit" and shutil.which("commit-polish") is None:
         placed.lines.append(
             "note: commit-polish is not on PATH, so that entry skips it; "
@@ -413,11 +420,12 @@ def _lefthook_report(m: Manager, top: Path) -> Report:
     if not _lefthook_runs_us(_read(m.config, top) or ""):
         return Report(False, f"lefthook's {m.config} does not run commit-polish", INSTALL)
     detail = f"{m.config} runs commit-polish (lefthook)"
-    if not is_lefthook_hook(m.hooks / HOOK):
+    double = _double(m)
+    if double is None and not is_lefthook_hook(m.hooks / HOOK):
         return Report(
             False, f"{detail}, but {m.hooks / HOOK} is not lefthook's", "lefthook install"
         )
-    return _double(m) or _on_path(m, detail)
+    return double or _on_path(m, detail)
 
 
 def _pre_commit_report(m: Manager, top: Path) -> Report:
@@ -428,11 +436,12 @@ def _pre_commit_report(m: Manager, top: Path) -> Report:
             f"{INSTALL}  (prints what to add)",
         )
     detail = f"runs through pre-commit ({m.config})"
-    if not is_pre_commit_hook(m.hooks / HOOK):
+    double = _double(m)
+    if double is None and not is_pre_commit_hook(m.hooks / HOOK):
         return Report(
             False, f"{detail}, but pre-commit's {HOOK} hook is not installed", PRE_COMMIT_INSTALL
         )
-    return _double(m) or Report(True, detail)
+    return double or Report(True, detail)
 
 
 def report(cwd: Path | None = None) -> Report | None:
