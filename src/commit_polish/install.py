@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from commit_polish import catalog, config, git, hookscript, paths, server
+from commit_polish import catalog, config, git, hookscript, managers, paths, server
 from commit_polish.download import is_url
 from commit_polish.errors import START_SERVER, ChecksumError, ConfigError
 
@@ -231,6 +231,12 @@ def _install_hook(opts: Options, cwd: Path | None, result: Result, say: Say) -> 
             "here), or 'commit-polish install --global' for all of them"
         )
         return
+    placed = managers.install(cwd)
+    if placed is not None:  # husky, lefthook or pre-commit runs the hook
+        result.hook = placed.changed
+        for line in placed.lines:
+            say(line)
+        return
     state = hookscript.hook_state(cwd)
     result.hook = hookscript.install_hook(cwd)
     chained = " (your existing hook is kept and runs first)" if state and state.foreign else ""
@@ -317,6 +323,9 @@ def uninstall(
     if global_hook:
         removed.global_hook = hookscript.uninstall_global()
     if git.is_repository(cwd):
+        placed = managers.uninstall(cwd)
+        if placed is not None:
+            removed.notes.extend(placed.lines)
         hooks = git.hooks_dir(cwd)
         shared = git.global_config_value("core.hooksPath")
         if shared and hooks.resolve() == Path(shared).expanduser().resolve():

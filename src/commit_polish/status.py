@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from commit_polish import config, envvars, git, hookscript, paths, server
+from commit_polish import config, envvars, git, hookscript, managers, paths, server
 from commit_polish.errors import START_SERVER, ConfigError
 
 INSTALL = "commit-polish install"
@@ -117,10 +117,23 @@ def _hook_python(hook: Path) -> str | None:
     return None
 
 
+def _manager_check(cwd: Path | None) -> Check | None:
+    try:
+        done = managers.report(cwd)
+    except ConfigError as exc:
+        return Check("hook", False, str(exc), "fix the file named above")
+    if done is None:
+        return None
+    return Check("hook", done.ok, done.detail, done.fix, done.data)
+
+
 def _hook_check(cwd: Path | None) -> Check:
     state = hookscript.hook_state(cwd)
     if state is None:
         return Check("hook", None, "not inside a git repository", data={"repository": False})
+    managed = _manager_check(cwd)
+    if managed is not None:
+        return managed
     data: dict[str, Any] = {
         "path": str(state.path),
         "installed": state.installed,
