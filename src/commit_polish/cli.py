@@ -211,6 +211,11 @@ def config_edit(repo: bool) -> None:
 )
 @click.option("--no-hook", is_flag=True, help="Do not install the git hook.")
 @click.option("--serve", is_flag=True, help="Start the server in the background at the end.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print what would be downloaded (name, size, URL, sha256) and written; do nothing.",
+)
 def install(
     model: str | None,
     sha256: str | None,
@@ -221,6 +226,7 @@ def install(
     global_hook: bool,
     no_hook: bool,
     serve: bool,
+    dry_run: bool,
 ) -> None:
     """Download the runtime and a model, write the config and install the git hook."""
     from commit_polish import install as installer
@@ -235,6 +241,7 @@ def install(
         global_hook=global_hook,
         no_hook=no_hook,
         serve=serve,
+        dry_run=dry_run,
     )
     installer.install(opts, say=click.echo)
 
