@@ -25,7 +25,7 @@ from commit_polish.errors import ChecksumError, DownloadError
 URL = "https://models.example.org/files/tiny.gguf"
 DATA = bytes(range(256)) * 4096 + b"tail"  # ~1 MB: several chunks
 SHA = hashlib.sha256(DATA).hexdigest()
-GGUF_DATA = b"GGUF\x03\x00\x00\x00" + DATA  # a local model must start with a GGUF header
+GGUF_DATA = b"GGUF\x03\x00\x00\x00" + DATA  # a local model must start with the magic
 GGUF_SHA = hashlib.sha256(GGUF_DATA).hexdigest()
 
 

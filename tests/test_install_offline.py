@@ -213,8 +213,8 @@ def test_a_local_model_that_is_not_gguf_is_refused(tmp_path: Path, repo: Path) -
 
     assert result.exit_code == 1
     assert result.stderr == (
-        f"commit-polish: model file {fake} is not a GGUF model (it does not start with a GGUF "
-        "header); check --model\n"
+        f"commit-polish: model file {fake} is not a GGUF model (it does not start with the "
+        "bytes GGUF); check --model\n"
     )
     assert not paths.config_file().exists()
 
@@ -222,9 +222,11 @@ def test_a_local_model_that_is_not_gguf_is_refused(tmp_path: Path, repo: Path) -
 @pytest.mark.parametrize(
     ("head", "ok"),
     [
-        (b"GGUF" + b"\x03\x00\x00\x00" + b"\x00" * 16, True),
-        (b"GGUF" + b"\x00" * 12, False),  # 16 bytes: the magic, but no room for a header
-        (b"GGML" + b"\x00" * 20, False),
+        (b"GGUF\x03\x00\x00\x00", True),
+        (b"GGUF", True),
+        (b"GGML\x03\x00\x00\x00", False),  # the older format llama.cpp no longer reads
+        (b"gguf", False),
+        (b"GGU", False),
         (b"", False),
     ],
 )

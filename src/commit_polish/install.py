@@ -47,6 +47,7 @@ class Options:
     no_hook: bool = False
     serve: bool = False
     dry_run: bool = False
+    server: str | None = None  # a model server the user runs: config and hook only
 
 
 Fetch = tuple[catalog.Artifact, Path, int | None]  # what to download, where, file mode
@@ -97,16 +98,15 @@ def _url_model(url: str, sha256: str | None) -> tuple[catalog.Artifact, str]:
 
 
 GGUF_MAGIC = b"GGUF"
-GGUF_HEADER = 24  # magic, version, tensor count, metadata count
 
 
 def _check_gguf(path: Path) -> None:
     """A model file must be GGUF, or the server fails minutes later with a worse message."""
     with path.open("rb") as handle:
-        head = handle.read(GGUF_HEADER)
-    if len(head) < GGUF_HEADER or not head.startswith(GGUF_MAGIC):
+        head = handle.read(len(GGUF_MAGIC))
+    if head != GGUF_MAGIC:
         raise ConfigError(
-            f"model file {path} is not a GGUF model (it does not start with a GGUF header); "
+            f"model file {path} is not a GGUF model (it does not start with the bytes GGUF); "
             "check --model"
         )
 
@@ -335,6 +335,8 @@ def install(
     from commit_polish.download import Progress
 
     cfg = config.load(None)
+    if opts.server is not None:
+        return install_server(opts, cfg, cwd=cwd, say=say)
     plan = make_plan(opts, cfg)
     port = opts.port if opts.port is not None else cfg.llamafile.port
     if opts.dry_run:
@@ -348,6 +350,7 @@ def install(
         "model_path": str(plan.model),
         "port": port,
         "api_base": server.api_base(port),
+        "external_server": False,
     }
     result = Result(plan=plan, config_file=config.write_user_config(updates), port=port)
     say(f"runtime: {plan.runtime}")
@@ -421,6 +424,104 @@ def describe(plan: Plan, opts: Options, *, cwd: Path | None = None) -> list[str]
 
 def _alias(litellm_model: str) -> str:
     return litellm_model.split("/", 1)[-1]
+
+
+# ------------------------------------------------------------------- a server of yours
+
+
+def server_api_base(url: str) -> str:
+    """The api_base for ``--server URL``: a bare ``host:port`` gets ``http://`` and a URL
+    with no path gets ``/v1`` (where Ollama, LM Studio and llama-server all answer)."""
+    text = url.strip()
+    if "://" not in text:
+        text = "http://" + text
+    parts = urlsplit(text)
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError as exc:
+        raise ConfigError(f"--server {url}: {exc}") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"--server must be an http:// or https:// URL, got {url!r}")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"--server {url}: give the server's base URL, without ? or #")
+    path = parts.path.rstrip("/") or "/v1"
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def _check_allowed(base: str, cfg: config.Config) -> None:
+    from commit_polish import localonly
+
+    if cfg.ai.allow_remote or localonly.is_loopback(base):
+        return
+    raise ConfigError(
+        f"--server {base} is not on this machine, and diffs stay local unless you allow it: "
+        "commit-polish config set allow_remote true, then run this install again"
+    )
+
+
+def server_model(name: str | None, base: str, served: list[str] | None) -> tuple[str, str]:
+    """(the name to ask the server for, a note or ""). ``name`` is the server's own name
+    for the model (what ``ollama list`` or ``/v1/models`` shows); without it the server
+    must serve exactly one."""
+    if name is not None:
+        name = name.removeprefix("llamafile/")
+        if not name:
+            raise ConfigError("--model needs the name your server knows the model by")
+        if served and name not in served:
+            listed = ", ".join(served)
+            return name, f"note: {base} lists {listed}, not {name}; if commits fail, use one"
+        return name, ""
+    if served is None:
+        raise ConfigError(
+            f"nothing answers at {base}; start your server, or name its model with --model NAME"
+        )
+    if len(served) != 1:
+        listed = ", ".join(served) if served else "none"
+        raise ConfigError(
+            f"{base} serves {len(served)} models ({listed}); choose one with --model NAME"
+        )
+    return served[0], ""
+
+
+def install_server(opts: Options, cfg: config.Config, *, cwd: Path | None, say: Say) -> Result:
+    """Point the config at a server the user runs, and install the hook: no downloads."""
+    base = server_api_base(opts.server or "")
+    _check_allowed(base, cfg)
+    state = server.health(base)
+    served = server.served_models(base) if state == "ok" else None
+    if state == "other":
+        raise ConfigError(
+            f"something answers at {base}, but not as an OpenAI-compatible model server; "
+            "check --server (LM Studio and llama-server answer under /v1)"
+        )
+    name, note = server_model(opts.model, base, served)
+    litellm_model = "llamafile/" + name  # LiteLLM's OpenAI-compatible local provider
+    plan = Plan(runtime=Path(), model=Path(), litellm_model=litellm_model)
+    updates = {"model": litellm_model, "api_base": base, "external_server": True}
+    answers = f"answers, serving {', '.join(served)}" if served else f"not answering ({state})"
+    if opts.dry_run:
+        for line in (
+            "dry run: nothing is downloaded or written",
+            f"server:  {base} ({answers})",
+            f"model:   {litellm_model}",
+            f"config:  {paths.config_file()} (would be written)",
+            f"hook:    {_hook_plan(opts, cwd)}",
+        ):
+            say(line)
+        return Result(plan=plan, config_file=paths.config_file(), port=cfg.llamafile.port)
+    result = Result(
+        plan=plan, config_file=config.write_user_config(updates), port=cfg.llamafile.port
+    )
+    say(f"server:  {base} ({answers})")
+    say(f"model:   {litellm_model}")
+    say(f"config:  {result.config_file}")
+    _install_hook(opts, cwd, result, say)
+    for line in [note, *result.notes]:
+        if line:
+            say(line)
+    if served is None:
+        say(f"next: start your server at {base}, then check with: commit-polish status")
+    return result
 
 
 # --------------------------------------------------------------------------- uninstall
