@@ -32,6 +32,7 @@ DEFAULTS = {
     "api_base": "http://127.0.0.1:8080/v1",
     "port": 8080,
     "gpu_layers": 0,
+    "external_server": False,
     "style": "conventional",
     "gitmoji": False,
     "language": "English",
@@ -398,8 +399,18 @@ def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
         ("[llamafile]\nport = 9999\n", "llamafile.port"),
         ("[ai]\nallow_remote = true\n", "ai.allow_remote"),
         ("[llamafile]\ngpu_layers = 99\n", "llamafile.gpu_layers"),
+        ("[llamafile]\nexternal_server = true\n", "llamafile.external_server"),
     ],
-    ids=["model", "api_base", "path", "model_path", "port", "allow_remote", "gpu_layers"],
+    ids=[
+        "model",
+        "api_base",
+        "path",
+        "model_path",
+        "port",
+        "allow_remote",
+        "gpu_layers",
+        "external_server",
+    ],
 )
 def test_repo_file_may_not_redirect(tmp_path: Path, text: str, key: str) -> None:
     path = repo_file(tmp_path, text)
@@ -590,6 +601,7 @@ def test_cli_config_prints_toml_with_sources(repo: Path, monkeypatch: pytest.Mon
         'api_base = "http://127.0.0.1:8080/v1"  # default',
         "port = 8080  # default",
         "gpu_layers = 0  # default",
+        "external_server = false  # default",
         "",
         "[message]",
         f'style = "plain"  # {rpath}',

@@ -44,6 +44,8 @@ class Llamafile:
     api_base: str = "http://127.0.0.1:8080/v1"
     port: int = 8080
     gpu_layers: int = 0
+    # A server the user runs (install --server): nothing to download, start or check on disk.
+    external_server: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,16 @@ EXCLUDE_MAX = 256
 PATHS = frozenset({"template", "path", "model_path"})
 # A repository's own file must not decide where its diffs are sent or what runs.
 REPO_FORBIDDEN = frozenset(
-    {"model", "path", "model_path", "api_base", "port", "allow_remote", "gpu_layers"}
+    {
+        "model",
+        "path",
+        "model_path",
+        "api_base",
+        "port",
+        "allow_remote",
+        "gpu_layers",
+        "external_server",
+    }
 )
 
 # The language is written into the instructions; a name, not a sentence.

@@ -51,6 +51,15 @@ class DownloadError(CommitPolishError):
     """A download failed: network, HTTP status, disk."""
 
 
+class NetworkError(DownloadError):
+    """A file could not be fetched over the network (no name, refused, gave up retrying);
+    ``reason`` is the cause without the advice, for a caller that knows better advice."""
+
+    def __init__(self, text: str, reason: str = "") -> None:
+        super().__init__(text)
+        self.reason = reason or text
+
+
 class ChecksumError(DownloadError):
     """A downloaded file does not have the sha256 it must have."""
 
