@@ -113,6 +113,24 @@ def test_status_when_your_server_is_down(
     assert httpx_mock.get_requests() == []
 
 
+def test_commit_when_your_server_is_down_says_to_start_yours(
+    httpx_mock: HTTPXMock, repo: Path, closed_port: int
+) -> None:
+    base = f"http://127.0.0.1:{closed_port}/v1"
+    assert invoke("install", "--server", base, "--model", "gemma3:1b").exit_code == 0
+    (repo / "greet.py").write_text("def greet():\n    return 'hi'\n")
+    git(repo, "add", "greet.py")
+
+    committed = git(repo, "commit", "-q", "--allow-empty-message", check=False)
+
+    # Not "commit-polish serve": that would start a second server beside the user's own.
+    assert hook_lines(committed.stderr) == [
+        f"commit-polish: no server at {base} (start your server there, or use another: "
+        "commit-polish install --server URL)"
+    ]
+    assert httpx_mock.get_requests() == []
+
+
 def test_install_server_not_running_needs_a_model_name(
     httpx_mock: HTTPXMock, repo: Path, closed_port: int
 ) -> None:

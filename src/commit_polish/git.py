@@ -322,19 +322,6 @@ def _revision_and_paths(base: str | None, leave_out: Sequence[str]) -> list[str]
     return [*([base] if base else []), "--", *([":/", *excluded] if excluded else [])]
 
 
-def large_staged_files(
-    limit: int, cwd: Path | str | None = None, *, base: str | None = None
-) -> dict[str, tuple[int, bool]]:
-    """Staged files whose new content is over ``limit`` bytes, with their sizes and whether
-    they are new, from the blobs' sizes alone: a diff of such a file would be read, and
-    held, whole."""
-    return {
-        path: (size, status == "added")
-        for path, (size, status) in staged_sizes(cwd, base=base).items()
-        if size > limit
-    }
-
-
 def staged_sizes(
     cwd: Path | str | None = None, *, base: str | None = None
 ) -> dict[str, tuple[int, str]]:

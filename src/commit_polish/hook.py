@@ -97,7 +97,9 @@ def start_request(ctx: Context) -> str:
     from commit_polish import localonly
 
     api_base = destination(ctx)
-    localonly.check_listening(api_base, ctx.cfg.ai.timeout)
+    localonly.check_listening(
+        api_base, ctx.cfg.ai.timeout, external=ctx.cfg.llamafile.external_server
+    )
     # Everything the request path imports of ours, before LiteLLM's import starts in the
     # other thread, so that the two never wait on each other's import locks.
     from commit_polish import llm, request, validate  # noqa: F401

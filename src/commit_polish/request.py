@@ -67,6 +67,7 @@ def build(cfg: Config, api_base: str, *, draft: str = "", base: str | None = Non
         temperature=cfg.ai.temperature,
         max_tokens=cfg.ai.max_tokens,
         timeout=cfg.ai.timeout,
+        external_server=cfg.llamafile.external_server,
         extra_body={
             **fitted.extra_body,
             **grammar.fields(shape.spec, cfg.ai.model, api_base),
