@@ -652,3 +652,22 @@ def test_a_runaway_body_is_cut_between_items(body: str, expected: str) -> None:
     cleaned = message.clean_reply("feat: add greet\n\n" + body)
     assert cleaned == "feat: add greet\n\n" + expected
     assert len(cleaned.splitlines()) <= 2 + message.MAX_BODY_LINES
+
+
+@pytest.mark.parametrize(
+    ("subject", "lines", "kept"),
+    [
+        ("feat: add x", ["- adds x", "- adds y"], ["- adds x", "- adds y"]),
+        ("feat: add x", ["- adds x", "- adds y", "- Adds x."], ["- adds x", "- adds y"]),
+        ("feat: add x", ["Add x", "more"], []),  # the subject said again
+        ("feat: add x", ["one", "", "two", "", "one", "three"], ["one", "", "two", ""]),
+        ("feat: add x", ["", "a", ""], ["", "a", ""]),  # blank lines are no repeat
+    ],
+)
+def test_until_repeat(subject: str, lines: list[str], kept: list[str]) -> None:
+    assert message.until_repeat(subject, lines) == kept
+
+
+def test_a_looping_body_ends_at_its_first_repeated_line() -> None:
+    reply = "fix: guard the port\n\n- Check the port range\n- Check the port range\n" * 5
+    assert message.clean_reply(reply) == "fix: guard the port\n\n- Check the port range"

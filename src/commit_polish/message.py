@@ -10,7 +10,7 @@ import codecs
 import re
 from dataclasses import dataclass
 
-from commit_polish.form import BODY_WIDTH
+from commit_polish.form import BODY_WIDTH, CONVENTIONAL
 
 ENCODING = "utf-8"
 ERRORS = "surrogateescape"
@@ -308,6 +308,24 @@ def _cut_body(lines: list[str], limit: int) -> list[str]:
     return kept[:start] if any(line.strip() for line in kept[:start]) else kept
 
 
+def _said(line: str) -> str:
+    """A line as a reader compares it: no list marker, case or punctuation."""
+    return " ".join(re.findall(r"\w+", _ITEM_START.sub("", line).lower()))
+
+
+def until_repeat(subject: str, lines: list[str]) -> list[str]:
+    """The body up to its first line that says again what the subject or an earlier line
+    said: a small model that starts repeating itself goes on until max_tokens."""
+    found = CONVENTIONAL.match(subject)
+    seen = {_said(found.group("desc") if found else subject)}
+    for n, line in enumerate(lines):
+        said = _said(line)
+        if said and said in seen:
+            return lines[:n]
+        seen.add(said)
+    return lines
+
+
 def clean_reply(reply: str, *, subject_max: int = 72, comment: str = "#", body: bool = True) -> str:
     """Turn a model's reply into a commit message, or raise NotAMessage if there is none.
 
@@ -343,6 +361,7 @@ def clean_reply(reply: str, *, subject_max: int = 72, comment: str = "#", body: 
         if not line.strip() and body_lines and not body_lines[-1].strip():
             continue
         body_lines.append(line)
+    body_lines = until_repeat(subject, body_lines)
     while body_lines and not body_lines[-1].strip():
         body_lines.pop()
     result = subject
