@@ -7,6 +7,7 @@ that LiteLLM's background import never competes with ours for the import lock.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from commit_polish import budget, deadline, git, grammar, llm, prompt, redact, style
@@ -73,6 +74,10 @@ def build(cfg: Config, api_base: str, *, draft: str = "", base: str | None = Non
             **grammar.fields(shape.spec, cfg.ai.model, api_base),
         },
     )
+    # The prompt's own words, which a reply must not read back: the rules and the template
+    # without what was filled in.
+    words = prompt.system_prompt(opts) + "\n" + prompt.render(template, dict.fromkeys(values, ""))
+    shape = dataclasses.replace(shape, instructions=words)
     return Built(request=req, shape=shape, llama_cpp=fitted.answered_props)
 
 

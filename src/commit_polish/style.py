@@ -195,6 +195,8 @@ class Shape:
     ticket: Ticket | None = None
     diff_text: str = ""
     paths: tuple[str, ...] = field(default_factory=tuple)
+    history: tuple[str, ...] = ()  # the recent subjects read: a reply may not copy one
+    instructions: str = ""  # the prompt's own words: a reply may not repeat them
 
 
 def history_wanted(cfg: Config) -> int:
@@ -248,6 +250,7 @@ def shape(
         ticket=learned.ticket,
         diff_text=diff_text,
         paths=tuple(paths),
+        history=tuple(subjects),
     )
 
 
