@@ -92,7 +92,9 @@ class FakeLLMServer:
         self.httpd.server_close()
 
 
-def completion(content: str, *, prompt_tokens: int = 120) -> dict[str, object]:
+def completion(
+    content: str, *, prompt_tokens: int = 120, finish_reason: str = "stop"
+) -> dict[str, object]:
     """An OpenAI chat.completion body as llama.cpp's server returns it."""
     return {
         "id": "chatcmpl-test",
@@ -102,7 +104,7 @@ def completion(content: str, *, prompt_tokens: int = 120) -> dict[str, object]:
         "choices": [
             {
                 "index": 0,
-                "finish_reason": "stop",
+                "finish_reason": finish_reason,
                 "message": {"role": "assistant", "content": content},
             }
         ],

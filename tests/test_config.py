@@ -24,7 +24,7 @@ else:  # pragma: no cover
 DEFAULTS = {
     "model": "llamafile/gemma-3-1b-it",
     "temperature": 0.2,
-    "max_tokens": 300,
+    "max_tokens": 160,
     "timeout": 60.0,
     "allow_remote": False,
     "path": "",
@@ -591,7 +591,7 @@ def test_cli_config_prints_toml_with_sources(repo: Path, monkeypatch: pytest.Mon
         "[ai]",
         f'model = "ollama/qwen3:0.6b"  # {upath}',
         "temperature = 0.2  # default",
-        "max_tokens = 300  # default",
+        "max_tokens = 160  # default",
         "timeout = 5.0  # env COMMIT_POLISH_TIMEOUT",
         "allow_remote = false  # default",
         "",

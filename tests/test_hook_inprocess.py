@@ -33,7 +33,7 @@ def test_request_json_exact(
     assert request.url == chat_url(listening_port)
     assert set(body) == {"model", "messages", "max_tokens", "temperature", "grammar"}
     assert body["model"] == "gemma-3-1b-it"
-    assert body["max_tokens"] == 300
+    assert body["max_tokens"] == 160
     assert body["temperature"] == 0.2
     assert [m["role"] for m in body["messages"]] == ["system", "user"]
     assert body["messages"][1]["content"] == (

@@ -671,3 +671,22 @@ def test_until_repeat(subject: str, lines: list[str], kept: list[str]) -> None:
 def test_a_looping_body_ends_at_its_first_repeated_line() -> None:
     reply = "fix: guard the port\n\n- Check the port range\n- Check the port range\n" * 5
     assert message.clean_reply(reply) == "fix: guard the port\n\n- Check the port range"
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        (
+            "fix: guard the port\n\nCheck the range\nbefore binding so that",
+            "fix: guard the port\n\nCheck the range",
+        ),
+        (
+            "fix: guard the port\n\nCheck the range\n\nand then",
+            "fix: guard the port\n\nCheck the range",
+        ),
+        ("fix: guard the port\n\nCheck the", "fix: guard the port"),
+        ("fix: guard the port", "fix: guard the port"),
+    ],
+)
+def test_without_last_line(text: str, kept: str) -> None:
+    assert message.without_last_line(text) == kept

@@ -247,3 +247,14 @@ RULES = (
 )
 def test_repeats_instructions(text: str, repeats: bool) -> None:
     assert validate.repeats_instructions(text, RULES) is repeats
+
+
+def test_a_reply_cut_at_max_tokens_loses_its_half_written_line(
+    staged: Path, httpx_mock: HTTPXMock, listening_port: int
+) -> None:
+    reply = "feat: add greet\n\nGreet people by name, loudly\nif they ask for it, so that"
+    httpx_mock.add_response(
+        url=chat_url(listening_port), json=completion(reply, finish_reason="length")
+    )
+    assert main_hook(staged, None, None) == 0
+    assert staged.read_bytes() == b"feat: add greet\n\nGreet people by name, loudly\n" + GIT_FILE

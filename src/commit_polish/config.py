@@ -32,7 +32,8 @@ REPO_FILE = ".commit-polish.toml"
 class AI:
     model: str = "llamafile/gemma-3-1b-it"
     temperature: float = 0.2
-    max_tokens: int = 300
+    # A subject and a short body: bodies that run on are small models looping.
+    max_tokens: int = 160
     timeout: float = 60.0
     allow_remote: bool = False
 

@@ -41,6 +41,7 @@ class Reply:
     completion_tokens: int | None
     seconds: float
     cached_tokens: int | None = None  # prompt tokens the server took from its cache
+    truncated: bool = False  # generation stopped at max_tokens, maybe mid-sentence
 
 
 def _import_litellm() -> Any:
@@ -214,6 +215,7 @@ def _call(req: Request) -> Reply:
         completion_tokens=getattr(usage, "completion_tokens", None),
         seconds=time.monotonic() - started,
         cached_tokens=getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", None),
+        truncated=getattr(choices[0], "finish_reason", None) == "length",
     )
 
 

@@ -326,6 +326,16 @@ def until_repeat(subject: str, lines: list[str]) -> list[str]:
     return lines
 
 
+def without_last_line(text: str) -> str:
+    """A message whose generation was cut at max_tokens, without the body line the cut
+    left half written (the subject is kept whole: the grammar ends it before a body)."""
+    subject, sep, body = text.partition("\n\n")
+    lines = body.split("\n")[:-1]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return subject + (sep + "\n".join(lines) if lines else "")
+
+
 def clean_reply(reply: str, *, subject_max: int = 72, comment: str = "#", body: bool = True) -> str:
     """Turn a model's reply into a commit message, or raise NotAMessage if there is none.
 

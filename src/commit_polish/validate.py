@@ -318,6 +318,8 @@ def ask(
         except message_mod.NotAMessage as exc:
             text, problems = "", [str(exc)]
         else:
+            if reply.truncated:
+                text = message_mod.without_last_line(text)
             problems = check(
                 text,
                 shape.spec,
