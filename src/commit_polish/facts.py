@@ -290,8 +290,8 @@ class Facts:
         lines = [_file_line(f) for f in self.files[:MAX_FILES_TEXT]]
         if len(self.files) > MAX_FILES_TEXT:
             lines.append(f"… and {len(self.files) - MAX_FILES_TEXT} more files")
-        for dep in self.dependencies:
-            lines.append(f"dependency {_dep_change(dep)} ({dep.manifest})")
+        for dep, where in by_name(self.dependencies):
+            lines.append(f"dependency {_dep_change(dep)} ({', '.join(where)})")
         if self.version:
             lines.append(f"version {self.version[0]} -> {self.version[1]}")
         return "\n".join(lines)
@@ -311,6 +311,19 @@ def _file_line(f: FileFact) -> str:
     elif f.same_content:
         parts.append("content unchanged")
     return head + (": " + "; ".join(parts) if parts else "")
+
+
+def by_name(deps: tuple[Dependency, ...]) -> list[tuple[Dependency, list[str]]]:
+    """One change per package, with the files that show it: a lock's exact versions win
+    over a manifest's range, and a pair over one side alone (go.sum keeps old versions)."""
+    found: dict[str, list[Dependency]] = {}
+    for dep in deps:
+        found.setdefault(dep.name, []).append(dep)
+    out = []
+    for same in found.values():
+        best = min(same, key=lambda d: (not (d.old and d.new), kind(d.manifest) != "lock"))
+        out.append((best, list(dict.fromkeys(d.manifest for d in same))))
+    return out
 
 
 def _dep_change(dep: Dependency) -> str:
