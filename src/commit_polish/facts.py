@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from commit_polish import diff
+from commit_polish import diff, redact
 
 # A file's changed lines read at most: symbols and dependencies are near the top of their
 # hunks, and past this a file is a bulk change whose details the facts need not list.
@@ -24,9 +24,14 @@ MAX_LINES = 5_000
 MAX_SYMBOLS = 20  # per file, per list
 MAX_DEPENDENCIES = 50
 MAX_FILES_TEXT = 40  # files described in text(); the rest are counted
-# A version as a manifest writes it: digits, dots, letters, and range operators; bounded so
-# that no long string (a token someone called a version) passes as one.
-_VERSION = re.compile(r"[\^~<>=!v ]*\d[\w.+*-]*(?:\s*,\s*[<>=!~^]*\s*\d[\w.+*-]*)*")
+# A version as a manifest writes it: dotted numbers, a pre-release or build suffix (PEP 440
+# letters, or anything after "-"/"+"), range operators. Hex without a separator is not one,
+# and the length is bounded: a token someone put in a manifest must not pass as a version.
+_ONE_VERSION = (
+    r"v?\d+(?:\.(?:\d+|[x*]))*"
+    r"(?:(?:a|b|c|rc|alpha|beta|pre|post|dev)\d*|[-+.][0-9A-Za-z][\w.+-]*)?"
+)
+_VERSION = re.compile(rf"[\^~<>=! ]*{_ONE_VERSION}(?:\s*,\s*[<>=!~^]*\s*{_ONE_VERSION})*")
 _VERSION_MAX = 40
 
 CI_PATTERNS = (
@@ -474,6 +479,8 @@ def clean_version(spec: str) -> str | None:
     spec = spec.strip()
     if len(spec) > _VERSION_MAX or not _VERSION.fullmatch(spec):
         return None
+    if redact.redact_text(spec) != spec:  # a secret's shape, whatever it looks like
+        return None
     simple = re.fullmatch(r"[\^~<>=! ]*v?(\d[\w.+*-]*)", spec)
     return simple.group(1) if simple else spec
 
@@ -573,14 +580,13 @@ def _line_manifest(f: diff.FileDiff, out: _Lines, pattern: re.Pattern[str]) -> N
             out.other = True
 
 
-def _paired_lock(f: diff.FileDiff, out: _Lines, name_re: re.Pattern[str]) -> None:
+def _paired_lock(
+    f: diff.FileDiff, out: _Lines, name_re: re.Pattern[str], version_re: re.Pattern[str]
+) -> None:
     """Locks that name a package on one line and give its version on a later one
     (poetry.lock, uv.lock, Cargo.lock, package-lock.json, composer.lock, yarn.lock): the
     name may be a context line. Each side keeps the last name it saw."""
     current = {"-": "", "+": ""}
-    version_re = _JSON_VERSION if f.path.endswith(".json") else _LOCK_VERSION
-    if f.path.endswith("yarn.lock"):
-        version_re = _YARN_VERSION
     for side, text in _sides(f):
         named = name_re.match(text)
         if named:
@@ -623,13 +629,13 @@ def _read_dependencies(f: diff.FileDiff) -> _Lines | None:
     elif diff._matches(f.path, _REQUIREMENTS):
         _line_manifest(f, out, _REQUIREMENT)
     elif name in ("poetry.lock", "uv.lock", "Cargo.lock"):
-        _paired_lock(f, out, _LOCK_NAME)
+        _paired_lock(f, out, _LOCK_NAME, _LOCK_VERSION)
     elif name == "package-lock.json":
-        _paired_lock(f, out, _NPM_PACKAGE)
+        _paired_lock(f, out, _NPM_PACKAGE, _JSON_VERSION)
     elif name == "composer.lock":
-        _paired_lock(f, out, _COMPOSER_NAME)
+        _paired_lock(f, out, _COMPOSER_NAME, _JSON_VERSION)
     elif name == "yarn.lock":
-        _paired_lock(f, out, _YARN_HEAD)
+        _paired_lock(f, out, _YARN_HEAD, _YARN_VERSION)
     elif name == "Gemfile.lock":
         _keyed_lock(f, out, _GEM_LOCK)
     elif name == "go.sum":
