@@ -6,20 +6,10 @@ from __future__ import annotations
 import time
 
 import pytest
+from helpers import patch
 
 from commit_polish import diff, facts
 from commit_polish.facts import Dependency, Facts, FileFact
-
-
-def patch(path: str, *hunks: list[str], header: tuple[str, ...] = ()) -> str:
-    """A file's diff as ``git diff --cached -U1`` writes it; each hunk its lines, the
-    ``@@`` line first."""
-    lines = [f"diff --git a/{path} b/{path}", *header]
-    if not any(h.startswith(("rename", "similarity", "old mode")) for h in header):
-        lines += ["index 1111111..2222222 100644", f"--- a/{path}", f"+++ b/{path}"]
-    for hunk in hunks:
-        lines += hunk
-    return "\n".join(lines) + "\n"
 
 
 def gather(*patches: str) -> Facts:
