@@ -760,5 +760,5 @@ def test_gather_is_bounded_on_a_big_diff() -> None:
     parsed = diff.parse("".join(patches).encode())
     started = time.perf_counter()
     found = facts.gather(parsed)
-    assert time.perf_counter() - started < 5  # measured ~0.1 s; a loose bound for slow CI
+    assert time.perf_counter() - started < 5  # measured 0.03 s; a loose bound for slow CI
     assert len(found.files) == 100

@@ -159,8 +159,8 @@ def _dependency_lines(deps: list[Dependency]) -> list[str]:
 def _dependencies(facts: Facts, shape: Shape) -> Iterator[str]:
     """Bumps only: a package added or removed is a change the model should describe."""
     deps = [dep for dep, _where in by_name(facts.dependencies)]
-    if not deps or not all(dep.old and dep.new for dep in deps):
-        return
+    if facts.partial or not deps or not all(dep.old and dep.new for dep in deps):
+        return  # some lines unread: there may be more (or other) changes than these
     verb = _verb("bump", shape)
     if len(deps) == 1:
         dep = deps[0]
@@ -175,7 +175,8 @@ def _dependencies(facts: Facts, shape: Shape) -> Iterator[str]:
 
 def _lock(facts: Facts, shape: Shape) -> Iterator[str]:
     locks = [f.path for f in facts.files]
-    body = _body(_dependency_lines([dep for dep, _where in by_name(facts.dependencies)]), shape)
+    listed = [] if facts.partial else [dep for dep, _where in by_name(facts.dependencies)]
+    body = _body(_dependency_lines(listed), shape)  # not a list that may be incomplete
     if len(locks) <= MAX_NAMED:
         yield f"update {_names(locks)}{body}"
         yield f"update {_names([p.rsplit('/', 1)[-1] for p in locks])}{body}"
