@@ -336,6 +336,14 @@ def test_changes_no_rule_describes(shape: Shape, patches: list[str]) -> None:
     assert run(shape, *patches) is None
 
 
+def test_a_body_line_too_long_is_left_out_not_the_message() -> None:
+    long = "a-package-with-a-name-long-enough-to-overflow-a-body-line"
+    patches = requirement(long, "1.0.0", "1.0.1") + requirement(
+        "mypy", "1.10.0", "1.11.0", "requirements-dev.txt"
+    )
+    assert run(CONVENTIONAL, patches) == ("dependencies", "build(deps): bump 2 dependencies")
+
+
 def test_message_is_the_rules_text() -> None:
     found = facts.gather(diff.parse(requirement("pytest", "8.2.0", "8.2.2").encode()))
     assert rules.message(found, CONVENTIONAL) == "build(deps): bump pytest from 8.2.0 to 8.2.2"

@@ -70,7 +70,10 @@ def apply(facts: Facts, shape: Shape) -> Rule | None:
     if name is None:
         return None
     paths = tuple(p for f in files for p in (f.path, f.old_path) if p)
-    for text in _WRITERS[name](facts, shape):
+    texts = list(_WRITERS[name](facts, shape))
+    # A body that does not pass (a line too long) is left out rather than the message.
+    texts += [t.partition("\n")[0] for t in texts if "\n" in t]  # (history forms have none)
+    for text in texts:
         whole = _with_lead(name, text, shape)
         if not validate.check(whole, shape.spec, diff_text=shape.diff_text, paths=paths):
             return Rule(name=name, text=apply_ticket(whole, shape))
