@@ -103,6 +103,11 @@ TWO_BODY = "\n\n- pytest 8.2.0 -> 8.2.2\n- mypy 1.10.0 -> 1.11.0"
             "chore(deps): bump pytest from 8.2.0 to 8.2.2",
         ),
         (
+            learned("build(deps-dev)!: bump a from 1 to 2", "feat: x", "fix: y"),
+            [requirement("pytest", "8.2.0", "8.2.2")],
+            "build(deps): bump pytest from 8.2.0 to 8.2.2",
+        ),
+        (
             learned("deps: bump a from 1 to 2", "deps: bump b from 1 to 2", "feat: x"),
             [requirement("pytest", "8.2.0", "8.2.2")],
             "deps: bump pytest from 8.2.0 to 8.2.2",

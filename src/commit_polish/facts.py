@@ -497,7 +497,7 @@ def symbols(f: diff.FileDiff, lang: str | None) -> tuple[tuple[str, ...], ...]:
     both = set(plus) & set(minus)
     added = _first(plus, both)
     removed = _first(minus, both)
-    context = [symbol(_hunk_context(hunk[0]), lang) or "" for hunk in f.hunks]
+    context = [symbol(_hunk_context(h[0]), lang) or "" for h in f.hunks[:MAX_CANDIDATES]]
     changed = _first([n for n in [*context, *minus] if n in both or n in context], set())
     return added, removed, tuple(n for n in changed if n and n not in added + removed)
 

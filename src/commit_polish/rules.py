@@ -33,7 +33,9 @@ _TYPES = {
     "whitespace": "style",
     "release": "chore(release)",
 }
-_DEPS_LEAD = re.compile(r"^(?P<lead>[a-z]+(?:\((?:deps|deps-dev|dependencies)\))?!?): ")
+# A history's lead for dependency changes; "!" (breaking) is never copied, and dependabot's
+# deps-dev scope, for development dependencies, becomes deps.
+_DEPS_LEAD = re.compile(r"^(?P<type>[a-z]+)(?P<scope>\((?:deps|deps-dev|dependencies)\))?!?: ")
 _BUMP = re.compile(
     r"^(?:[a-z]+(?:\([^()\s]+\))?!?: )?(?P<verb>bump|update|upgrade) \S+ from ", re.I
 )
@@ -116,11 +118,12 @@ def _lead(name: str, shape: Shape) -> str:
     if name in ("dependencies", "lock"):
         for example in shape.examples:
             found = _DEPS_LEAD.match(example)
-            lead = found.group("lead") if found else ""
-            kind = lead.split("(")[0].rstrip("!")
-            allowed = kind in shape.spec.types and kind not in _NOT_DEPS_TYPES
-            if lead and ("(" in lead or _BUMP.match(example)) and allowed:
-                return lead
+            if not found or not (found.group("scope") or _BUMP.match(example)):
+                continue
+            kind = found.group("type")
+            if kind in shape.spec.types and kind not in _NOT_DEPS_TYPES:
+                scope = found.group("scope")
+                return kind + ("(deps)" if scope == "(deps-dev)" else scope or "")
     return _TYPES[name]
 
 
