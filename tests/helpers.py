@@ -13,6 +13,17 @@ def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
     return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=check)
 
 
+def patch(path: str, *hunks: list[str], header: tuple[str, ...] = ()) -> str:
+    """A file's diff as ``git diff --cached -U1`` writes it, for pure tests of what is read
+    from diffs: ``header`` lines after ``diff --git``, then each hunk's lines (``@@`` first)."""
+    lines = [f"diff --git a/{path} b/{path}", *header]
+    if not any(h.startswith(("rename", "similarity", "old mode")) for h in header):
+        lines += ["index 1111111..2222222 100644", f"--- a/{path}", f"+++ b/{path}"]
+    for hunk in hunks:
+        lines += hunk
+    return "\n".join(lines) + "\n"
+
+
 def last_message(repo: Path) -> str:
     return git(repo, "log", "-1", "--format=%B").stdout.rstrip("\n")
 

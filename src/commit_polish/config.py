@@ -60,6 +60,7 @@ class Message:
     exclude: tuple[str, ...] = ()
     prompt_budget: int = 12000
     learn_style: bool = True
+    rules: bool = True  # messages that need no model (rules.py) are written without one
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from commit_polish import envvars, errors, git, message
 from commit_polish.errors import CommitPolishError
 
 if TYPE_CHECKING:
+    from commit_polish.request import Staged
     from commit_polish.validate import Generation
 
 SOURCES_LEFT_ALONE = {"merge", "squash"}
@@ -102,7 +103,7 @@ def start_request(ctx: Context) -> str:
     )
     # Everything the request path imports of ours, before LiteLLM's import starts in the
     # other thread, so that the two never wait on each other's import locks.
-    from commit_polish import llm, request, validate  # noqa: F401
+    from commit_polish import facts, llm, request, rules, validate  # noqa: F401
 
     llm.prewarm()
     ctx.api_base = api_base
@@ -111,37 +112,61 @@ def start_request(ctx: Context) -> str:
 
 def generate(ctx: Context, *, draft: str, comment: str, base: str | None = None) -> Generation:
     """A validated message for what is staged, with the replies' timings and token counts;
-    one invalid answer is retried once with a correction. CommitPolishError when the staged
-    content changed while the model was working (the message would describe something
-    else)."""
-    from commit_polish import backend, deadline, request, validate
+    one invalid answer is retried once with a correction. A change a rule can say
+    (``rules.py``) gets its message with no server contacted. CommitPolishError when the
+    staged content changed while the model was working (the message would describe
+    something else)."""
+    from commit_polish import deadline, request
 
+    destination(ctx)  # a remote server is refused before anything is read
     tree = git.write_tree()
-    with deadline.within(ctx.cfg.ai.timeout):  # probes, token counts and the model
-        built = request.build(ctx.cfg, start_request(ctx), draft=draft, base=base)
-        req = built.request
-        status = LiveStatus(req.model) if sys.stderr.isatty() else None
-        try:
-            if built.llama_cpp:
-                backend.prefill(
-                    req.api_base,
-                    req.model,
-                    req.messages,
-                    timeout=req.timeout,
-                    status=status.update if status else None,
-                )
-            result = validate.ask(
-                req, built.shape, comment=comment, status=status.update if status else None
-            )
-        finally:
-            if status:
-                status.clear()
+    with deadline.within(ctx.cfg.ai.timeout):  # git, probes, token counts and the model
+        staged = request.read_staged(ctx.cfg, base)
+        result = by_rule(ctx.cfg, staged, draft)
+        if result is None:
+            result = _ask_model(ctx, staged, draft=draft, comment=comment)
     if git.write_tree() != tree:
         raise CommitPolishError(
             f"the staged changes changed while the model was working{KEPT} "
             "(commit again for a fresh one)"
         )
     return result
+
+
+def by_rule(cfg: config_mod.Config, staged: Staged, draft: str) -> Generation | None:
+    """The message of a change that needs no model (``rules.py``): not when the rules are
+    off (``message.rules``), nor over a draft of the user's, which only a model polishes."""
+    if draft or not cfg.message.rules:
+        return None
+    from commit_polish import facts, rules, validate
+
+    found = rules.apply(facts.gather(staged.prepared.files), staged.shape)
+    if found is None:
+        return None
+    return validate.Generation(text=found.text, shape=staged.shape, rule=found.name)
+
+
+def _ask_model(ctx: Context, staged: Staged, *, draft: str, comment: str) -> Generation:
+    from commit_polish import backend, request, validate
+
+    built = request.build(ctx.cfg, start_request(ctx), draft=draft, staged=staged)
+    req = built.request
+    status = LiveStatus(req.model) if sys.stderr.isatty() else None
+    try:
+        if built.llama_cpp:
+            backend.prefill(
+                req.api_base,
+                req.model,
+                req.messages,
+                timeout=req.timeout,
+                status=status.update if status else None,
+            )
+        return validate.ask(
+            req, built.shape, comment=comment, status=status.update if status else None
+        )
+    finally:
+        if status:
+            status.clear()
 
 
 class LiveStatus:
@@ -199,7 +224,6 @@ def run_hook(
     draft = message.user_text(original, comment) if action.mode != "generate" else ""
     if message.written_by_git(draft):
         return "git's own message kept (fixup!, squash!, amend! or a revert)"
-    start_request(ctx)
     # The prompt must be valid UTF-8 whatever bytes the user's draft holds.
     prompt_draft = message.encode(draft, encoding).decode(encoding, "replace")
     new = generate(ctx, draft=prompt_draft, comment=comment, base=base).text
@@ -344,5 +368,4 @@ def staged_message() -> str:
     if not git.has_staged_changes():
         raise CommitPolishError("nothing staged (stage changes with: git add)")
     ctx = load_context()
-    start_request(ctx)
     return generate(ctx, draft="", comment=git.comment_string()).text

@@ -257,6 +257,7 @@ class Generation:
     replies: list[Reply] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # of the message returned, if any
     shape: Shape | None = None  # the form the message was asked for
+    rule: str | None = None  # the rule that wrote it with no model (rules.py), if one did
 
     @property
     def seconds(self) -> float:
