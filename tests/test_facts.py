@@ -742,7 +742,11 @@ GROUNDED = gather(
         ("fix: validate ports in server.py", True),
         ("build(deps): bump django to 5.0", True),
         ("refactor(app): tidy up", True),
+        ("fix: reject a port out of range", True),  # a part of parse_port's name
+        ("feat: parse ports", True),
+        ("refactor: serve from one place", True),  # server, inflected
         ("feat: improve the code", False),
+        ("fix: add a par", False),  # too short to be a stem
         ("Update things", False),
         ("fix: handle errors", False),
     ],

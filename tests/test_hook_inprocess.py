@@ -38,6 +38,7 @@ def test_request_json_exact(
     assert [m["role"] for m in body["messages"]] == ["system", "user"]
     assert body["messages"][1]["content"] == (
         "Branch: main\nRecent commit subjects:\nInitial commit\n\n"
+        "What changed, for sure:\nadded greet.py (Python, source): adds greet\n\n"
         "Changed files:\nadded greet.py +2 -0\n\nDiff:\n"
         "diff --git a/greet.py b/greet.py\n"
         "@@ -0,0 +1,2 @@\n+def greet():\n+    return 'hi'\n"
@@ -52,7 +53,7 @@ def test_config_values_reach_the_request(
     monkeypatch.setenv("COMMIT_POLISH_MODEL", "openai/qwen2.5")
     monkeypatch.setenv("COMMIT_POLISH_MAX_TOKENS", "64")
     monkeypatch.setenv("COMMIT_POLISH_TEMPERATURE", "0")
-    httpx_mock.add_response(url=chat_url(listening_port), json=completion("fix: y"))
+    httpx_mock.add_response(url=chat_url(listening_port), json=completion("fix: greet y"))
     assert main_hook(staged, None, None) == 0
     body = json.loads(httpx_mock.get_requests()[0].content)
     assert (body["model"], body["max_tokens"], body["temperature"]) == ("qwen2.5", 64, 0.0)
@@ -311,8 +312,8 @@ def test_polish_with_non_utf8_draft_sends_valid_utf8(
 ) -> None:
     monkeypatch.setenv("COMMIT_POLISH_ON_MESSAGE", "polish")
     staged.write_bytes(b"caf\xe9 fix\n")  # Latin-1, as an old editor might write it
-    httpx_mock.add_response(url=chat_url(listening_port), json=completion("fix: cafe menu"))
+    httpx_mock.add_response(url=chat_url(listening_port), json=completion("fix: greet the cafe"))
     assert main_hook(staged, "message", None) == 0
     body = json.loads(httpx_mock.get_requests()[0].content)
     assert "caf\ufffd fix" in body["messages"][1]["content"]
-    assert staged.read_bytes() == b"fix: cafe menu\n"
+    assert staged.read_bytes() == b"fix: greet the cafe\n"

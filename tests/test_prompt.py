@@ -12,7 +12,7 @@ from commit_polish import prompt
 from commit_polish.errors import ConfigError
 from commit_polish.prompt import Options
 
-KNOWN = "{diff}, {files}, {branch}, {recent_commits}, {draft}, {omitted}"
+KNOWN = "{diff}, {files}, {facts}, {branch}, {recent_commits}, {draft}, {omitted}"
 
 VALUES: dict[str, Any] = {
     "diff": "diff --git a/x.py b/x.py\n@@ -1 +1 @@\n-a = 1\n+a = 2",
@@ -200,13 +200,21 @@ def _write(path: Path, data: bytes) -> Path:
 
 
 def test_default_template_renders_exactly() -> None:
-    values = {**VALUES, "draft": "Draft message: x\n\n", "omitted": ""}
+    values = {
+        **VALUES,
+        "draft": "Draft message: x\n\n",
+        "omitted": "",
+        "facts": "modified x.py (Python, source): changes a",
+    }
     assert prompt.render(prompt.DEFAULT_TEMPLATE, values) == (
         "Branch: main\n"
         "Recent commit subjects:\n"
         "feat: add x\nfix: y\n"
         "\n"
         "Draft message: x\n\n"
+        "What changed, for sure:\n"
+        "modified x.py (Python, source): changes a\n"
+        "\n"
         "Changed files:\n"
         "modified x.py +1 -1\n"
         "\n"

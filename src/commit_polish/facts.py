@@ -828,15 +828,37 @@ def _change(f: diff.FileDiff, lines: _Lines | None, deps: list[Dependency], own:
 _WORD = re.compile(r"[A-Za-z_][\w.-]*")
 
 
+# Parts of names, and words, shorter than this are too common to count as naming a thing.
+MIN_STEM = 4
+
+
+def _parts(name: str) -> set[str]:
+    """A name's parts: ``parse_port`` and ``parsePort`` are also about "parse" and "port"."""
+    words = re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", name)
+    return {w.lower() for w in words if len(w) >= MIN_STEM}
+
+
+def _stem_match(word: str, names: frozenset[str]) -> bool:
+    """Whether ``word`` and a name are one word inflected: one starts with the other and
+    the shorter has MIN_STEM letters or more (greet, greeting; test, tests)."""
+    if len(word) < MIN_STEM:
+        return False
+    return any(
+        len(name) >= MIN_STEM and (word.startswith(name) or name.startswith(word))
+        for name in names
+    )
+
+
 def grounded(subject: str, facts: Facts) -> bool:
     """Whether ``subject`` names at least one thing of the change: a symbol, a file or
-    directory, a package. Words are compared lowercased, also without a trailing "s" or
-    an extension, and split at dots and dashes (``parse_port()``, ``server.py``)."""
+    directory, a package, or a part of one's name (``port`` of ``parse_port``). Words are
+    compared lowercased, inflected (``greeting`` names ``greet``), and split at dots and
+    dashes (``parse_port()``, ``server.py``)."""
     names = facts.names()
+    parts = frozenset(p for name in names for p in _parts(name)) | names
     for word in _WORD.findall(subject):
         lowered = word.lower().rstrip(".")
         candidates = {lowered, lowered.split(".", 1)[0], *re.split(r"[.-]", lowered)}
-        candidates |= {c[:-1] for c in candidates if c.endswith("s")}
-        if candidates & names:
+        if candidates & names or any(_stem_match(c, parts) for c in candidates):
             return True
     return False

@@ -138,9 +138,9 @@ def by_rule(cfg: config_mod.Config, staged: Staged, draft: str) -> Generation | 
     off (``message.rules``), nor over a draft of the user's, which only a model polishes."""
     if draft or not cfg.message.rules:
         return None
-    from commit_polish import facts, rules, validate
+    from commit_polish import rules, validate
 
-    found = rules.apply(facts.gather(staged.prepared.files), staged.shape)
+    found = rules.apply(staged.facts, staged.shape)
     if found is None:
         return None
     return validate.Generation(text=found.text, shape=staged.shape, rule=found.name)

@@ -18,6 +18,8 @@ from commit_polish.form import DEFAULT_TYPES
 PLACEHOLDERS = {
     "diff": "the staged changes (bounded by the prompt budget)",
     "files": "one line per changed file with its +/- counts",
+    "facts": "what the diff says for sure: each file's kind and language, the definitions "
+    "it adds, removes or changes, dependency versions",
     "branch": "the current branch name",
     "recent_commits": "subjects of the last commits on this branch",
     "draft": "the message the user wrote (-m / -F), when polishing it",
@@ -29,7 +31,10 @@ Branch: {branch}
 Recent commit subjects:
 {recent_commits}
 
-{draft}Changed files:
+{draft}What changed, for sure:
+{facts}
+
+Changed files:
 {files}
 
 {omitted}Diff:
@@ -164,7 +169,7 @@ def omitted_note(hunks: int) -> str:
     return f"({hunks} more hunks not shown: over the prompt budget)\n\n" if hunks else ""
 
 
-def values(*, branch: str, recent_commits: str, draft: str) -> dict[str, str]:
+def values(*, branch: str, recent_commits: str, draft: str, facts: str = "") -> dict[str, str]:
     """Every placeholder's text but the file list, the diff and the note on what did not
     fit: those are fitted to the budget last, measured against this fixed part."""
     return {
@@ -173,6 +178,7 @@ def values(*, branch: str, recent_commits: str, draft: str) -> dict[str, str]:
         "branch": branch or "(detached)",
         "recent_commits": recent_commits or "(none yet)",
         "draft": draft_note(draft),
+        "facts": facts or "(nothing known)",
         "omitted": "",
     }
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from commit_polish import budget, deadline, git, grammar, llm, prompt, redact, style
+from commit_polish import budget, deadline, form, git, grammar, llm, prompt, redact, style
 from commit_polish import diff as diff_mod
+from commit_polish import facts as facts_mod
 from commit_polish.config import Config
 
 
@@ -32,6 +33,7 @@ class Staged:
     prepared: diff_mod.Prepared
     branch: str
     shape: style.Shape
+    facts: facts_mod.Facts
 
 
 def read_staged(cfg: Config, base: str | None = None) -> Staged:
@@ -46,7 +48,37 @@ def read_staged(cfg: Config, base: str | None = None) -> Staged:
         paths=[f.path for f in prepared.files],
         diff_text=raw.decode("utf-8", "replace"),
     )
-    return Staged(prepared=prepared, branch=branch, shape=shape)
+    found = facts_mod.gather(prepared.files)
+    shape = dataclasses.replace(shape, facts=found)
+    return Staged(prepared=prepared, branch=branch, shape=shape, facts=found)
+
+
+# A type that the kinds of the changed files settle, whatever a model would guess.
+_KIND_TYPES = (
+    (frozenset({"test"}), "test"),
+    (frozenset({"docs"}), "docs"),
+    (frozenset({"ci"}), "ci"),
+    (frozenset({"build", "manifest", "lock"}), "build"),
+)
+
+
+def implied_type(found: facts_mod.Facts) -> str | None:
+    """The Conventional Commits type the changed files' kinds imply: only tests changed is
+    ``test``, only docs ``docs``, only CI files ``ci``, only build files and manifests
+    ``build``; None when the kinds leave the type to the change itself."""
+    kinds = found.kinds()
+    if not kinds:
+        return None
+    return next((kind for allowed, kind in _KIND_TYPES if kinds <= allowed), None)
+
+
+def implied_spec(spec: form.Spec, found: facts_mod.Facts) -> form.Spec:
+    """``spec`` with its types narrowed to the one the facts imply, when the style has
+    types and allows it."""
+    kind = implied_type(found)
+    if spec.style != "conventional" or kind is None or kind not in spec.types:
+        return spec
+    return dataclasses.replace(spec, types=(kind,))
 
 
 def build(
@@ -61,6 +93,8 @@ def build(
     redacted."""
     staged = staged or read_staged(cfg, base)
     prepared, branch, shape = staged.prepared, staged.branch, staged.shape
+    # Narrowed here, not for the rules: a rename of tests is still a refactor.
+    shape = dataclasses.replace(shape, spec=implied_spec(shape.spec, staged.facts))
     template, _where = prompt.load_template(
         cfg.message.template, setting=cfg.sources.get("template", "")
     )
@@ -76,6 +110,7 @@ def build(
         branch=branch,
         recent_commits=redact.redact_text("\n".join(shape.examples)),
         draft=redact.redact_text(draft) if draft else "",
+        facts=staged.facts.text(),
     )
     fitted = _fit(cfg, prepared, api_base, template, opts, fixed)
     summary = fitted.summary

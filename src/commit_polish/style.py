@@ -18,6 +18,7 @@ from commit_polish.form import CONVENTIONAL, DEFAULT_TYPES, Spec
 
 if TYPE_CHECKING:
     from commit_polish.config import Config
+    from commit_polish.facts import Facts
 
 HISTORY = 50  # subjects read at most
 EXAMPLES = 5  # subjects shown to the model
@@ -197,6 +198,7 @@ class Shape:
     paths: tuple[str, ...] = field(default_factory=tuple)
     history: tuple[str, ...] = ()  # the recent subjects read: a reply may not copy one
     instructions: str = ""  # the prompt's own words: a reply may not repeat them
+    facts: Facts | None = None  # what the diff says for sure: a subject must name some of it
 
 
 def history_wanted(cfg: Config) -> int:

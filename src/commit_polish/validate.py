@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from commit_polish import message as message_mod
 from commit_polish.deadline import Status
@@ -16,6 +17,9 @@ from commit_polish.errors import Unusable
 from commit_polish.form import BODY_WIDTH, CONVENTIONAL, Spec
 from commit_polish.llm import Reply, Request
 from commit_polish.style import Shape, apply_ticket, split_ticket
+
+if TYPE_CHECKING:
+    from commit_polish.facts import Facts
 
 # Extensions that make ``name.ext`` a file name rather than a word ("e.g.", "v1.2").
 EXTENSIONS = frozenset(
@@ -193,6 +197,33 @@ def repeats_instructions(text: str, instructions: str) -> bool:
     return any(len(line) >= MIN_COPIED and line in said for line in lines)
 
 
+# A vague subject is asked again, but a second vague one is still a true message: better
+# than none, which is what failing open would leave.
+VAGUE = "the subject names nothing that changed"
+
+
+def names_to_use(found: Facts, limit: int = 3) -> list[str]:
+    """What a subject could name, most telling first: definitions added or changed, then
+    packages, then the files' names."""
+    out: list[str] = []
+    for f in found.files:
+        out += [*f.added, *f.changed, *f.removed]
+    out += [dep.name for dep in found.dependencies]
+    out += [f.path.rsplit("/", 1)[-1] for f in found.files]
+    return list(dict.fromkeys(out))[:limit]
+
+
+def ungrounded(subject: str, found: Facts | None) -> str | None:
+    """The problem of a subject that names nothing of the change (no definition, file,
+    directory or package of it): it could describe any commit."""
+    from commit_polish import facts as facts_mod
+
+    if found is None or not found.files or facts_mod.grounded(subject, found):
+        return None
+    names = ", ".join(names_to_use(found))
+    return f"{VAGUE}; name what changed, such as {names}"
+
+
 def style_problem(subject: str, spec: Spec) -> str | None:
     """Why ``subject`` is not in the style of ``spec``, or None."""
     body = subject
@@ -220,6 +251,7 @@ def check(
     paths: tuple[str, ...] = (),
     history: tuple[str, ...] = (),
     instructions: str = "",
+    facts: Facts | None = None,
 ) -> list[str]:
     """What is wrong with the cleaned message ``text`` (empty when nothing)."""
     problems = []
@@ -248,6 +280,10 @@ def check(
     if unknown:
         names = ", ".join(unknown[:3])
         problems.append(f"it names files that are not in the diff: {names}")
+    # Last: the least of the problems, and the one a second answer may keep.
+    vague = ungrounded(subject, facts)
+    if vague:
+        problems.append(vague)
     return problems
 
 
@@ -328,7 +364,10 @@ def ask(
                 paths=shape.paths,
                 history=shape.history,
                 instructions=shape.instructions,
+                facts=shape.facts,
             )
+        if attempt == 2 and text and all(p.startswith(VAGUE) for p in problems):
+            problems = []
         out.text, out.problems = text, problems
         if not problems:
             out.text = apply_ticket(text, shape)
