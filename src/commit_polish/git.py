@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 from commit_polish.errors import GitError
 
@@ -473,21 +473,36 @@ def unset_global_config(key: str) -> None:
 # --- used by ``commit-polish eval`` --------------------------------------------------------
 
 
-def log_commits(count: int, cwd: Path | str | None = None) -> list[tuple[str, str, str]]:
-    """(sha, parent, subject) of the last ``count`` non-merge commits that have a parent
-    (the root commit has no diff to replay), newest first."""
-    proc = run(
-        ["log", f"-n{count}", "--no-merges", "--format=%H%x00%P%x00%s", "HEAD"],
-        cwd=cwd,
-        check=False,
-    )
-    if proc.returncode != 0:  # unborn branch
+class Logged(NamedTuple):
+    sha: str
+    parent: str
+    author: str  # "Name <email>"
+    message: str  # whole, as committed (trailing newlines dropped)
+
+
+# What ``log_commits`` reads at most: a history's messages are its authors' to size.
+LOG_BYTES = 32 * 1024 * 1024
+
+
+def log_commits(count: int, cwd: Path | str | None = None) -> list[Logged]:
+    """The last ``count`` non-merge commits that have a parent (the root commit has no diff
+    to replay), newest first; fewer when their messages pass ``LOG_BYTES``."""
+    try:
+        raw, _whole = run_capped(
+            ["log", f"-n{count}", "--no-merges", "-z", "--format=%H%x00%P%x00%an <%ae>%x00%B"],
+            limit=LOG_BYTES,
+            cwd=cwd,
+        )
+    except GitError:  # unborn branch
         return []
+    # Four fields a commit, each ending in a NUL: what follows the last NUL is empty, or
+    # the part of a field a cut read got.
+    fields = raw.decode("utf-8", "replace").split("\0")[:-1]
     out = []
-    for line in proc.stdout.decode("utf-8", "replace").splitlines():
-        sha, parents, subject = [*line.split("\0"), "", ""][:3]
+    for i in range(0, len(fields) - 3, 4):
+        sha, parents, author, message = fields[i : i + 4]
         if parents:
-            out.append((sha, parents.split()[0], subject))
+            out.append(Logged(sha, parents.split()[0], author, message.rstrip("\n")))
     return out
 
 
