@@ -418,6 +418,40 @@ def recent_subjects(count: int, cwd: Path | str | None = None) -> list[str]:
     return [s for s in proc.stdout.decode("utf-8", "replace").splitlines() if s.strip()]
 
 
+# What ``recent_history`` reads at most: a history of huge commits lists many paths.
+HISTORY_BYTES = 1024 * 1024
+
+
+def recent_history(count: int, cwd: Path | str | None = None) -> list[tuple[str, list[str]]]:
+    """(subject, paths it touched) of the last ``count`` non-merge commits, newest first,
+    in one bounded read (a cut read drops its last, partial commit)."""
+    head = run(["rev-parse", "-q", "--verify", "HEAD"], cwd=cwd, check=False)
+    if head.returncode != 0:  # unborn branch: no history yet
+        return []
+    raw, whole = run_capped(
+        [
+            *_DIFF_SETTINGS,
+            "log",
+            f"-n{count}",
+            "--no-merges",
+            "--no-renames",
+            "--format=%x00%s",
+            "--name-only",
+        ],
+        limit=HISTORY_BYTES,
+        cwd=cwd,
+    )
+    chunks = raw.decode("utf-8", "replace").split("\0")[1:]  # each: subject, blank, paths
+    if not whole:
+        chunks = chunks[:-1]
+    out = []
+    for chunk in chunks:
+        subject, *paths = chunk.split("\n")
+        if subject.strip():
+            out.append((subject, [p for p in paths if p]))
+    return out
+
+
 def config_value(key: str, cwd: Path | str | None = None) -> str | None:
     proc = run(["config", "--get", key], cwd=cwd, check=False)
     if proc.returncode != 0:

@@ -30,9 +30,11 @@ def build(cfg: Config, api_base: str, *, draft: str = "", base: str | None = Non
         prepared, raw = read_diff(cfg, base)
     template, _where = prompt.load_template(cfg.message.template)
     branch = git.branch()
+    history = git.recent_history(style.history_wanted(cfg))
     shape = style.shape(
         cfg,
-        subjects=git.recent_subjects(style.history_wanted(cfg)),
+        subjects=[subject for subject, _paths in history],
+        touched=[paths for _subject, paths in history],
         branch=branch,
         paths=[f.path for f in prepared.files],
         diff_text=raw.decode("utf-8", "replace"),
