@@ -76,7 +76,7 @@ def test_b_norm(reference: str, candidate: str, expected: float) -> None:
         ("", "", 1.0),
         ("abc", "", 0.0),
         ("Fix", "fix", 1 - 1 / 3),  # characters, case counts
-        ("x" * 3000, "x" * 2000 + "y" * 1000, 1.0),  # past EDIT_CHARS nothing is compared
+        ("x" * 1500, "x" * 1000 + "y" * 500, 1.0),  # past EDIT_CHARS nothing is compared
     ],
 )
 def test_edit_similarity(reference: str, candidate: str, expected: float) -> None:
@@ -389,3 +389,17 @@ def test_eval_rows_start_their_clocks_after_litellm_is_loaded(history: Path) -> 
         server.close()
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == [True, True]
+
+
+def test_log_commits_reads_whole_messages_and_stops_at_its_byte_limit(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    messages = ["Add a\n\nWhy a.", "Add b\n\n" + "b" * 3000, "Add c"]
+    for message in messages:
+        git(repo, "commit", "-q", "--allow-empty", "-m", message)
+    logged = git_mod.log_commits(10, cwd=repo)
+    assert [c.message for c in logged] == messages[::-1]  # the root commit has no parent
+    assert logged[0].author == "Test User <test@example.com>"
+    assert logged[0].parent == logged[1].sha
+    monkeypatch.setattr(git_mod, "LOG_BYTES", 2000)  # "Add b" does not fit
+    assert [c.message for c in git_mod.log_commits(10, cwd=repo)] == ["Add c"]

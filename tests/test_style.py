@@ -348,3 +348,37 @@ def test_explicit_config_wins_and_learning_can_be_off(
         "PAY-1: Add refunds",
         "Initial commit",
     )
+
+
+def test_recent_history_reads_subjects_and_paths_newest_first(repo: Path) -> None:
+    for path, subject in [("src/ä b.py", "Add ä b"), ("docs/x.md", "Add docs")]:
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(subject)
+        git(repo, "add", ".")
+        git(repo, "commit", "-q", "-m", subject)
+    assert git_mod.recent_history(10, cwd=repo) == [
+        ("Add docs", ["docs/x.md"]),
+        ("Add ä b", ["src/ä b.py"]),  # not quoted: core.quotePath is off for this read
+        ("Initial commit", ["README.md"]),
+    ]
+    assert git_mod.recent_history(1, cwd=repo) == [("Add docs", ["docs/x.md"])]
+
+
+def test_recent_history_of_an_unborn_branch_is_empty(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
+    assert git_mod.recent_history(10, cwd=tmp_path) == []
+
+
+def test_recent_history_stops_at_its_byte_limit(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A history of huge commits is not read whole: the commits that came whole are kept."""
+    for n in range(3):
+        for i in range(200):
+            (repo / f"d{n}" / f"file-{i:03}.txt").parent.mkdir(exist_ok=True)
+            (repo / f"d{n}" / f"file-{i:03}.txt").write_text("x")
+        git(repo, "add", ".")
+        git(repo, "commit", "-q", "-m", f"Add d{n}")
+    monkeypatch.setattr(git_mod, "HISTORY_BYTES", 5000)  # 200 paths are about 3,000 bytes
+    history = git_mod.recent_history(10, cwd=repo)
+    assert [(subject, len(paths)) for subject, paths in history] == [("Add d2", 200)]

@@ -118,7 +118,7 @@ def b_norm(reference: str, candidate: str) -> float:
 
 
 # Edit distance is quadratic: texts are compared on their first characters only.
-EDIT_CHARS = 2000
+EDIT_CHARS = 1000
 
 
 def levenshtein(a: str, b: str) -> int:
