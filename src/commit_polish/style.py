@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 HISTORY = 50  # subjects a style is learned from at most
 WINDOW = 200  # recent commits the examples are chosen from
 EXAMPLES = 5  # subjects shown to the model
+# Longer subjects are no example of a good one, and a history's could fill the prompt.
+EXAMPLE_CHARS = 200
 # A style is learned from enough subjects, and only from a clear majority of them: with three,
 # "init", one conventional subject and one plain one flipped a repository's style.
 MIN_HISTORY = 10
@@ -324,7 +326,11 @@ def shape(
         gitmoji=msg.gitmoji,
         learned=learned_from,
     )
-    fitting = list(zip(subjects, _padded(touched, subjects), strict=True))
+    fitting = [
+        (s, t)
+        for s, t in zip(subjects, _padded(touched, subjects), strict=True)
+        if len(s) <= EXAMPLE_CHARS
+    ]
     if msg.learn_style:
         fitting = [(s, t) for s, t in fitting if fits_style(s, learned.conventional)]
     return Shape(
