@@ -261,3 +261,37 @@ def test_strict_mode_aborts_commit(
         f"commit-polish: no server at http://127.0.0.1:{closed_port}/v1 "
         "(start it with: commit-polish serve --detach) (strict mode: commit aborted)"
     ]
+
+
+def history(repo: Path, subjects: list[str]) -> None:
+    for subject in subjects:
+        git(repo, "commit", "-q", "--allow-empty", "-m", subject)
+
+
+def test_a_short_mixed_history_teaches_no_style(
+    hooked_repo: Path, fake_server: FakeLLMServer, editor: Path
+) -> None:
+    """'Initial commit', one conventional subject and one plain one used to make the
+    repository 'plain' and reject a good conventional reply twice."""
+    history(hooked_repo, ["feat: add config", "Add readme"])
+    stage(hooked_repo)
+    result = commit(hooked_repo)
+    assert result.returncode == 0, result.stderr
+    assert last_message(hooked_repo) == GENERATED
+    assert len(fake_server.requests) == 1
+    assert hook_lines(result.stderr) == []
+
+
+def test_a_rejection_says_the_rule_was_learned_from_the_history(
+    hooked_repo: Path, fake_server: FakeLLMServer, editor: Path
+) -> None:
+    history(hooked_repo, [f"Add part {i}" for i in range(10)])
+    stage(hooked_repo)
+    result = commit(hooked_repo)
+    assert result.returncode == 0, result.stderr
+    assert last_message(hooked_repo) == "typed by hand"  # the file was left as git wrote it
+    [line] = hook_lines(result.stderr)
+    assert (
+        "the subject must be a plain sentence starting with a capital letter "
+        "(learned from 11 of the last 11 subjects), twice"
+    ) in line

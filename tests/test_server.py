@@ -296,10 +296,12 @@ def test_serve_detach_status_stop(
         f"ok      server   reachable at http://127.0.0.1:{port}/v1, serving tiny-1b-it, "
         f"started by commit-polish (pid {info.pid})\n"
         f"ok      hook     {hook}\n"
+        "-       style    not learned (0 commit subject(s), at least 10 are needed)\n"
     )
     report = json.loads(invoke("doctor", "--json").stdout)
     assert report["ok"] is True
-    assert [c["name"] for c in report["checks"]] == ["config", "runtime", "model", "server", "hook"]
+    names = [c["name"] for c in report["checks"]]
+    assert names == ["config", "runtime", "model", "server", "hook", "style"]
     assert report["checks"][3]["data"]["models"] == ["tiny-1b-it"]
 
     stopped = invoke("stop")
@@ -569,7 +571,31 @@ def test_status_with_nothing_installed(repo: Path, port: int) -> None:
         "MISSING hook     not installed in this repository "
         f"({repo / '.git' / 'hooks' / 'prepare-commit-msg'})\n"
         "                 fix: commit-polish install\n"
+        "-       style    not learned (0 commit subject(s), at least 10 are needed)\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("subjects", "ok", "detail"),
+    [
+        (["feat: x"] * 10, True, "Conventional Commits (learned from 10 of the last 10 subjects)"),
+        (["Add x"] * 10, True, "plain subjects (learned from 10 of the last 10 subjects)"),
+        (
+            ["feat: x", "Add y"] * 5,
+            None,
+            "not known (5 of 10 subjects are conventional, 70% either way are needed)",
+        ),
+    ],
+)
+def test_status_says_what_style_was_learned(
+    repo: Path, subjects: list[str], ok: bool | None, detail: str
+) -> None:
+    for subject in subjects:
+        subprocess.run(
+            ["git", "commit", "-q", "--allow-empty", "-m", subject], cwd=repo, check=True
+        )
+    checks = {c["name"]: c for c in json.loads(invoke("status", "--json").stdout)["checks"]}
+    assert (checks["style"]["ok"], checks["style"]["detail"]) == (ok, detail)
 
 
 def test_status_shows_chained_and_foreign_hooks(repo: Path) -> None:

@@ -8,6 +8,7 @@ import pytest
 from helpers import git
 
 from commit_polish import config, style
+from commit_polish import git as git_mod
 from commit_polish.style import RepoStyle, Ticket
 
 
@@ -27,15 +28,20 @@ CONVENTIONAL_HISTORY = [
 ]
 
 
+TICKETS = ["ABC-12: Add login", "ABC-13: Fix logout", "Tidy up", "ABC-9: Add users"]
+AFTER_TYPE = ["feat: [PAY-1] add refunds", "fix: [PAY-2] round cents", "chore: [OPS-3] pin ci"]
+FINNISH = ["Lisää testit", "Lisää käyttäjät", "Päivitä riippuvuudet", "Fix typo"]
+
+
 @pytest.mark.parametrize(
     ("subjects", "expected"),
     [
         (
-            CONVENTIONAL_HISTORY,
+            CONVENTIONAL_HISTORY * 2,  # 10 of 12
             RepoStyle(
-                count=6,
+                count=12,
                 conventional=True,
-                conventional_count=5,
+                conventional_count=10,
                 types=("deps",),
                 scopes=("cli", "hook"),
                 case="lower",
@@ -45,60 +51,124 @@ CONVENTIONAL_HISTORY = [
             ),
         ),
         (
-            ["ABC-12: Add login", "ABC-13: Fix logout", "Tidy up", "ABC-9: Add users"],
+            TICKETS * 3,
             RepoStyle(
-                count=4,
+                count=12,
                 conventional=False,
                 case="upper",
                 ticket=Ticket(form="colon", position="start", keys=("ABC",)),
-                examples=("ABC-12: Add login", "ABC-13: Fix logout", "Tidy up", "ABC-9: Add users"),
+                examples=tuple((TICKETS * 2)[:5]),
             ),
         ),
         (
-            ["feat: [PAY-1] add refunds", "fix: [PAY-2] round cents", "chore: [OPS-3] pin ci"],
+            AFTER_TYPE * 4,
             RepoStyle(
-                count=3,
+                count=12,
                 conventional=True,
-                conventional_count=3,
+                conventional_count=12,
                 case="lower",
                 ticket=Ticket(form="bracket", position="after-type", keys=("OPS", "PAY")),
-                examples=(
-                    "feat: [PAY-1] add refunds",
-                    "fix: [PAY-2] round cents",
-                    "chore: [OPS-3] pin ci",
-                ),
+                examples=tuple((AFTER_TYPE * 2)[:5]),
             ),
         ),
         (
-            ["Lisää testit", "Lisää käyttäjät", "Päivitä riippuvuudet", "Fix typo"],
+            FINNISH * 3,
             RepoStyle(
-                count=4,
+                count=12,
                 conventional=False,
                 case="upper",
                 ascii=False,
-                examples=(
-                    "Lisää testit",
-                    "Lisää käyttäjät",
-                    "Päivitä riippuvuudet",
-                    "Fix typo",
-                ),
+                examples=tuple((FINNISH * 2)[:5]),
             ),
         ),
-        (["feat: a", "fix: b"], RepoStyle(count=2, examples=("feat: a", "fix: b"))),
+        # the history that rejected a good conventional reply twice: too little to go on
         (
-            ["Add a", "add b", "Add c", "fix: d"],
+            ["fix: b", "Add c", "init"],
+            RepoStyle(count=3, examples=("fix: b", "Add c", "init")),
+        ),
+        (["feat: a"] * 9, RepoStyle(count=9, examples=("feat: a",) * 5)),
+        (
+            ["Add a", "add b", "Add c", "fix: d"] * 3,  # 9 of 12 plain: 75%
             RepoStyle(
-                count=4,
+                count=12,
                 conventional=False,
-                conventional_count=1,
-                examples=("Add a", "add b", "Add c"),
+                conventional_count=3,
+                examples=("Add a", "add b", "Add c", "Add a", "add b"),
+            ),
+        ),
+        (
+            ["feat: a", "Add b"] * 5 + ["init"],  # 5 of 11: no clear majority either way
+            RepoStyle(
+                count=11,
+                conventional=None,
+                conventional_count=5,
+                examples=("feat: a", "Add b", "feat: a", "Add b", "feat: a"),
             ),
         ),
     ],
-    ids=["conventional", "ticket-start", "ticket-after-type", "non-ascii", "too-few", "mixed-case"],
+    ids=[
+        "conventional",
+        "ticket-start",
+        "ticket-after-type",
+        "non-ascii",
+        "too-few",
+        "nine",
+        "mixed-case",
+        "no-majority",
+    ],
 )
 def test_learn(subjects: list[str], expected: RepoStyle) -> None:
     assert style.learn(subjects) == expected
+
+
+@pytest.mark.parametrize(
+    ("conventional", "total", "expected"),
+    [(7, 10, True), (6, 10, None), (4, 10, None), (3, 10, False), (0, 10, False), (7, 9, True)],
+)
+def test_a_style_needs_a_clear_majority(
+    conventional: int, total: int, expected: bool | None
+) -> None:
+    subjects = ["feat: x"] * conventional + ["Add y"] * (total - conventional)
+    assert style.learn(subjects).conventional is (expected if total >= 10 else None)
+
+
+SUBJECTS = ["s0", "s1", "s2", "s3", "s4", "s5", "s6"]  # newest first
+
+
+@pytest.mark.parametrize(
+    ("touched", "paths", "expected"),
+    [
+        # nothing in common: the newest
+        ([[]] * 7, ["src/a/x.py"], ("s0", "s1", "s2", "s3", "s4")),
+        # the same file first, then the same directory, then the same scope; newest first
+        (
+            [[], ["docs/y.md"], ["src/a/sub/z.py"], ["src/a/w.py"], [], ["src/a/x.py"], []],
+            ["src/a/x.py"],
+            ("s5", "s3", "s2", "s0", "s1"),
+        ),
+        # more files in common ranks higher
+        (
+            [["a/1"], ["a/1", "a/2"], [], [], [], [], []],
+            ["a/1", "a/2"],
+            ("s1", "s0", "s2", "s3", "s4"),
+        ),
+        # top-level files share no directory
+        (
+            [["setup.py"], [], [], [], [], [], ["README.md"]],
+            ["README.md"],
+            ("s6", "s0", "s1", "s2", "s3"),
+        ),
+    ],
+)
+def test_relevant_examples(
+    touched: list[list[str]], paths: list[str], expected: tuple[str, ...]
+) -> None:
+    assert style.relevant(SUBJECTS, touched, paths) == expected
+
+
+def test_relevant_examples_are_not_repeated() -> None:
+    subjects = ["Update docs", "Update docs", "Fix a", "Update docs", "Fix b", "Fix c"]
+    assert style.relevant(subjects, [], []) == ("Update docs", "Fix a", "Fix b", "Fix c")
 
 
 @pytest.mark.parametrize(
@@ -162,33 +232,95 @@ def shape_here(cfg: config.Config, repo: Path) -> style.Shape:
     """The shape for what is staged in ``repo``, from the same git facts the hook reads."""
     raw = git(repo, "diff", "--cached").stdout
     paths = git(repo, "diff", "--cached", "--name-only").stdout.split()
-    subjects = git(repo, "log", f"-n{style.history_wanted(cfg)}", "--format=%s").stdout
+    history = git_mod.recent_history(style.history_wanted(cfg), cwd=repo)
     branch = git(repo, "symbolic-ref", "--short", "-q", "HEAD").stdout.strip()
     return style.shape(
-        cfg, subjects=subjects.splitlines(), branch=branch, paths=paths, diff_text=raw
+        cfg,
+        subjects=[subject for subject, _ in history],
+        touched=[touched for _, touched in history],
+        branch=branch,
+        paths=paths,
+        diff_text=raw,
     )
 
 
+API_HISTORY = [
+    "feat(api): add users",
+    "fix(api): 404 on missing user",
+    "docs: add usage",
+    "test(api): cover users",
+    "ci: run on tags",
+    "chore: pin deps",
+    "refactor(api): split views",
+    "feat(api): add roles",
+    "fix: typo",
+    "docs: changelog",
+]
+PAY_HISTORY = ["PAY-1: Add refunds", "PAY-2: Round cents", "Tidy imports", "PAY-3: Log"]
+
+
 def test_shape_from_a_conventional_history(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    commit_all(repo, ["feat(api): add users", "fix(api): 404 on missing user", "docs: add usage"])
+    commit_all(repo, API_HISTORY)
     git(repo, "checkout", "-q", "-b", "feature/pay-42-refunds")
     shape = staged_shape(repo, monkeypatch)
     assert shape.style == "conventional"
     assert shape.spec.scopes == ("api", "billing")
     assert shape.spec.case == "lower"
+    assert shape.spec.learned == "learned from 10 of the last 11 subjects"
     assert shape.ticket_id == ""  # the repository puts no ticket ids in subjects
-    assert shape.examples == (
-        "docs: add usage",
-        "fix(api): 404 on missing user",
-        "feat(api): add users",
-    )
+    assert shape.examples == tuple(reversed(API_HISTORY))[:5]  # none touched a file: newest
     assert shape.paths == ("src/billing/refund.py",)
+
+
+def test_examples_are_the_commits_that_touched_the_same_files(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commit_all(repo, API_HISTORY)
+    for path, subject in [
+        ("src/billing/refund.py", "feat(billing): add refunds"),
+        ("src/billing/cents.py", "fix(billing): round cents"),
+        ("docs/api.md", "docs: list the endpoints"),
+    ]:
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(subject)
+        git(repo, "add", path)
+        git(repo, "commit", "-q", "-m", subject)
+    commit_all(repo, ["ci: cache pip"])
+    monkeypatch.chdir(repo)
+    (repo / "src" / "billing" / "refund.py").write_text("x = 2\n")
+    git(repo, "add", ".")
+    shape = shape_here(config.load(repo, environ={}), repo)
+    assert shape.examples == (
+        "feat(billing): add refunds",  # the staged file
+        "fix(billing): round cents",  # its directory
+        "ci: cache pip",  # then the newest
+        "docs: list the endpoints",
+        "docs: changelog",
+    )
+
+
+def test_a_rejection_says_the_style_came_from_the_history(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from commit_polish import validate
+
+    commit_all(repo, API_HISTORY)
+    shape = staged_shape(repo, monkeypatch)
+    assert validate.style_problem("Add refunds", shape.spec) == (
+        "the subject must look like 'type(scope): description' with type one of "
+        + ", ".join(shape.spec.types)
+        + " (learned from 10 of the last 11 subjects)"
+    )
+    (repo / ".commit-polish.toml").write_text('[message]\nstyle = "conventional"\n')
+    configured = shape_here(config.load(repo, environ={}), repo)
+    problem = validate.style_problem("Add refunds", configured.spec)
+    assert problem is not None and "learned" not in problem  # the config said so
 
 
 def test_shape_from_a_plain_history_with_tickets(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    commit_all(repo, ["PAY-1: Add refunds", "PAY-2: Round cents", "Tidy imports", "PAY-3: Log"])
+    commit_all(repo, PAY_HISTORY * 3)
     git(repo, "checkout", "-q", "-b", "feature/pay-42-refunds")
     shape = staged_shape(repo, monkeypatch)
     assert (shape.style, shape.spec.style, shape.spec.case) == ("plain", "plain", "upper")
@@ -200,7 +332,7 @@ def test_shape_from_a_plain_history_with_tickets(
 def test_explicit_config_wins_and_learning_can_be_off(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    commit_all(repo, ["PAY-1: Add refunds", "PAY-2: Round cents", "Tidy imports", "PAY-3: Log"])
+    commit_all(repo, PAY_HISTORY * 3)
     git(repo, "checkout", "-q", "-b", "feature/pay-42-refunds")
     (repo / ".commit-polish.toml").write_text('[message]\nstyle = "conventional"\n')
     shape = staged_shape(repo, monkeypatch)
@@ -224,5 +356,39 @@ def test_explicit_config_wins_and_learning_can_be_off(
     ids=["20-letters", "21-letters", "a-sentence"],
 )
 def test_a_learned_type_is_a_word_not_a_sentence(kind: str, learned: tuple[str, ...]) -> None:
-    subjects = [f"{kind}: add x", f"{kind}: add y", "fix: z"]
+    subjects = [f"{kind}: add x", f"{kind}: add y"] + [f"fix: z{n}" for n in range(8)]
     assert style.learn(subjects).types == learned
+
+
+def test_recent_history_reads_subjects_and_paths_newest_first(repo: Path) -> None:
+    for path, subject in [("src/ä b.py", "Add ä b"), ("docs/x.md", "Add docs")]:
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(subject)
+        git(repo, "add", ".")
+        git(repo, "commit", "-q", "-m", subject)
+    assert git_mod.recent_history(10, cwd=repo) == [
+        ("Add docs", ["docs/x.md"]),
+        ("Add ä b", ["src/ä b.py"]),  # not quoted: core.quotePath is off for this read
+        ("Initial commit", ["README.md"]),
+    ]
+    assert git_mod.recent_history(1, cwd=repo) == [("Add docs", ["docs/x.md"])]
+
+
+def test_recent_history_of_an_unborn_branch_is_empty(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
+    assert git_mod.recent_history(10, cwd=tmp_path) == []
+
+
+def test_recent_history_stops_at_its_byte_limit(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A history of huge commits is not read whole: the commits that came whole are kept."""
+    for n in range(3):
+        for i in range(200):
+            (repo / f"d{n}" / f"file-{i:03}.txt").parent.mkdir(exist_ok=True)
+            (repo / f"d{n}" / f"file-{i:03}.txt").write_text("x")
+        git(repo, "add", ".")
+        git(repo, "commit", "-q", "-m", f"Add d{n}")
+    monkeypatch.setattr(git_mod, "HISTORY_BYTES", 5000)  # 200 paths are about 3,000 bytes
+    history = git_mod.recent_history(10, cwd=repo)
+    assert [(subject, len(paths)) for subject, paths in history] == [("Add d2", 200)]

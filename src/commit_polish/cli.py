@@ -79,18 +79,37 @@ def generate() -> None:
 )
 @click.option("--model", metavar="MODEL", help="LiteLLM model to use instead of ai.model.")
 @click.option("--template", metavar="FILE", help="Prompt template to use instead of the config's.")
+@click.option(
+    "--skip",
+    metavar="REGEX",
+    default=None,
+    help="Leave out commits whose author (Name <email>) or subject this matches; "
+    "'' keeps all. Default: bot authors and release or version bumps.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def evaluate(last: int, model: str | None, template: str | None, as_json: bool) -> None:
-    """Replay recent commits in a throwaway worktree and score the generated subjects."""
+def evaluate(
+    last: int, model: str | None, template: str | None, skip: str | None, as_json: bool
+) -> None:
+    """Replay recent commits in a throwaway worktree and score the generated messages."""
     import json
+    import re
 
     from commit_polish import evaluate as evaluation
+
+    if skip is None:
+        skip = evaluation.DEFAULT_SKIP
+    try:
+        re.compile(skip)
+    except re.error as exc:
+        raise click.BadParameter(
+            f"{skip!r} is not a regular expression: {exc}", param_hint="--skip"
+        ) from exc
 
     def progress(row: evaluation.Row) -> None:
         if not as_json:
             click.echo(f"commit-polish: {row.sha[:7]} done in {row.seconds:.1f}s", err=True)
 
-    report = evaluation.run(last=last, model=model, template=template, progress=progress)
+    report = evaluation.run(last=last, model=model, template=template, skip=skip, progress=progress)
     if as_json:
         click.echo(json.dumps(evaluation.as_json(report), indent=2))
     else:

@@ -844,8 +844,7 @@ def _stem_match(word: str, names: frozenset[str]) -> bool:
     if len(word) < MIN_STEM:
         return False
     return any(
-        len(name) >= MIN_STEM and (word.startswith(name) or name.startswith(word))
-        for name in names
+        len(name) >= MIN_STEM and (word.startswith(name) or name.startswith(word)) for name in names
     )
 
 

@@ -37,3 +37,4 @@ class Spec:
     body: bool = True
     case: str = "any"  # first letter of the description: "lower", "upper" or "any"
     gitmoji: bool = False
+    learned: str = ""  # where a style learned from the history came from, for problem lines

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 from commit_polish.errors import GitError
 
@@ -425,6 +425,40 @@ def recent_subjects(count: int, cwd: Path | str | None = None) -> list[str]:
     return [s for s in proc.stdout.decode("utf-8", "replace").splitlines() if s.strip()]
 
 
+# What ``recent_history`` reads at most: a history of huge commits lists many paths.
+HISTORY_BYTES = 1024 * 1024
+
+
+def recent_history(count: int, cwd: Path | str | None = None) -> list[tuple[str, list[str]]]:
+    """(subject, paths it touched) of the last ``count`` non-merge commits, newest first,
+    in one bounded read (a cut read drops its last, partial commit)."""
+    head = run(["rev-parse", "-q", "--verify", "HEAD"], cwd=cwd, check=False)
+    if head.returncode != 0:  # unborn branch: no history yet
+        return []
+    raw, whole = run_capped(
+        [
+            *_DIFF_SETTINGS,
+            "log",
+            f"-n{count}",
+            "--no-merges",
+            "--no-renames",
+            "--format=%x00%s",
+            "--name-only",
+        ],
+        limit=HISTORY_BYTES,
+        cwd=cwd,
+    )
+    chunks = raw.decode("utf-8", "replace").split("\0")[1:]  # each: subject, blank, paths
+    if not whole:
+        chunks = chunks[:-1]
+    out = []
+    for chunk in chunks:
+        subject, *paths = chunk.split("\n")
+        if subject.strip():
+            out.append((subject, [p for p in paths if p]))
+    return out
+
+
 def config_value(key: str, cwd: Path | str | None = None) -> str | None:
     proc = run(["config", "--get", key], cwd=cwd, check=False)
     if proc.returncode != 0:
@@ -480,21 +514,39 @@ def unset_global_config(key: str) -> None:
 # --- used by ``commit-polish eval`` --------------------------------------------------------
 
 
-def log_commits(count: int, cwd: Path | str | None = None) -> list[tuple[str, str, str]]:
-    """(sha, parent, subject) of the last ``count`` non-merge commits that have a parent
-    (the root commit has no diff to replay), newest first."""
-    proc = run(
-        ["log", f"-n{count}", "--no-merges", _LOG_IN_UTF8, "--format=%H%x00%P%x00%s", "HEAD"],
-        cwd=cwd,
-        check=False,
-    )
-    if proc.returncode != 0:  # unborn branch
+class Logged(NamedTuple):
+    sha: str
+    parent: str
+    author: str  # "Name <email>"
+    message: str  # whole, as committed (trailing newlines dropped)
+
+
+# What ``log_commits`` reads at most: a history's messages are its authors' to size.
+LOG_BYTES = 32 * 1024 * 1024
+
+
+def log_commits(count: int, cwd: Path | str | None = None) -> list[Logged]:
+    """The last ``count`` non-merge commits that have a parent (the root commit has no diff
+    to replay), newest first; fewer when their messages pass ``LOG_BYTES``."""
+    try:
+        raw, _whole = run_capped(
+            [
+                *("log", f"-n{count}", "--no-merges", "-z", _LOG_IN_UTF8),
+                "--format=%H%x00%P%x00%an <%ae>%x00%B",
+            ],
+            limit=LOG_BYTES,
+            cwd=cwd,
+        )
+    except GitError:  # unborn branch
         return []
+    # Four fields a commit, each ending in a NUL: what follows the last NUL is empty, or
+    # the part of a field a cut read got.
+    fields = raw.decode("utf-8", "replace").split("\0")[:-1]
     out = []
-    for line in proc.stdout.decode("utf-8", "replace").splitlines():
-        sha, parents, subject = [*line.split("\0"), "", ""][:3]
+    for i in range(0, len(fields) - 3, 4):
+        sha, parents, author, message = fields[i : i + 4]
         if parents:
-            out.append((sha, parents.split()[0], subject))
+            out.append(Logged(sha, parents.split()[0], author, message.rstrip("\n")))
     return out
 
 

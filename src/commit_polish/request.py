@@ -41,9 +41,11 @@ def read_staged(cfg: Config, base: str | None = None) -> Staged:
     with deadline.step("reading the staged diff"):
         prepared, raw = read_diff(cfg, base)
     branch = git.branch()
+    history = git.recent_history(style.history_wanted(cfg))
     shape = style.shape(
         cfg,
-        subjects=git.recent_subjects(style.history_wanted(cfg)),
+        subjects=[subject for subject, _paths in history],
+        touched=[paths for _subject, paths in history],
         branch=branch,
         paths=[f.path for f in prepared.files],
         diff_text=raw.decode("utf-8", "replace"),

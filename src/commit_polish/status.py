@@ -166,6 +166,24 @@ def _hook_check(cwd: Path | None) -> Check:
     return Check("hook", False, f"not installed in this repository ({state.path})", INSTALL, data)
 
 
+def _style_check(repo: Path | None, cfg: config.Config) -> Check:
+    """What the history taught (informational: a style not learned is not a fault)."""
+    from commit_polish import style
+
+    if repo is None:
+        return Check("style", None, "not inside a git repository")
+    if not cfg.message.learn_style:
+        return Check("style", None, "not learned: message.learn_style is off")
+    learned = style.learn(git.recent_subjects(style.HISTORY, cwd=repo))
+    data = {
+        "subjects": learned.count,
+        "conventional_subjects": learned.conventional_count,
+        "conventional": learned.conventional,
+    }
+    detail = style.style_line(learned, cfg).removeprefix("style: ")
+    return Check("style", True if learned.conventional is not None else None, detail, data=data)
+
+
 def collect(cwd: Path | None = None) -> list[Check]:
     repo = git.toplevel(cwd)
     config_check, cfg = _config_check(repo)
@@ -184,6 +202,7 @@ def collect(cwd: Path | None = None) -> list[Check]:
         *files,
         _server_check(cfg),
         _hook_check(cwd),
+        _style_check(repo, cfg),
     ]
 
 

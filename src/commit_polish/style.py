@@ -9,8 +9,10 @@ learned only replaces defaults: a style or language set in a config file wins.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -20,9 +22,15 @@ if TYPE_CHECKING:
     from commit_polish.config import Config
     from commit_polish.facts import Facts
 
-HISTORY = 50  # subjects read at most
+HISTORY = 50  # subjects a style is learned from at most
+WINDOW = 200  # recent commits the examples are chosen from
 EXAMPLES = 5  # subjects shown to the model
-MIN_HISTORY = 3  # fewer subjects than this teach nothing
+# Longer subjects are no example of a good one, and a history's could fill the prompt.
+EXAMPLE_CHARS = 200
+# A style is learned from enough subjects, and only from a clear majority of them: with three,
+# "init", one conventional subject and one plain one flipped a repository's style.
+MIN_HISTORY = 10
+MAJORITY = 0.7
 
 _TICKET = r"[A-Z][A-Z0-9]{1,9}-\d+"
 _TICKET_LEAD = re.compile(
@@ -102,7 +110,7 @@ def learn(subjects: list[str]) -> RepoStyle:
         if case:
             cases[case] += 1
     matches = [m for m in parsed if m]
-    conventional = len(matches) * 2 > len(subjects)
+    conventional = _majority(len(matches), len(subjects))
     type_counts = Counter(m.group("type") for m in matches)
     scope_counts = Counter(m.group("scope") for m in matches if m.group("scope"))
     total_cases = sum(cases.values())
@@ -117,7 +125,7 @@ def learn(subjects: list[str]) -> RepoStyle:
         keys = tuple(sorted({t[0].split("-")[0] for t in tickets}))
         ticket = Ticket(form=form, position=position, keys=keys)
     ascii_count = sum(1 for s in subjects if s.isascii())
-    fits = [s for s, m in zip(subjects, parsed, strict=True) if bool(m) == conventional]
+    fits = [s for s in subjects if fits_style(s, conventional)]
     return RepoStyle(
         count=len(subjects),
         conventional=conventional,
@@ -135,26 +143,71 @@ def learn(subjects: list[str]) -> RepoStyle:
     )
 
 
+def _majority(conventional: int, total: int) -> bool | None:
+    """Conventional (True) or plain (False) when a clear majority says so, else None."""
+    if conventional >= MAJORITY * total:
+        return True
+    if total - conventional >= MAJORITY * total:
+        return False
+    return None
+
+
+def is_conventional(subject: str) -> bool:
+    return bool(CONVENTIONAL.match(split_ticket(subject)[2]))
+
+
+def fits_style(subject: str, conventional: bool | None) -> bool:
+    """Whether ``subject`` is in the learned style (any subject is when none was learned)."""
+    return conventional is None or is_conventional(subject) == conventional
+
+
+def provenance(learned: RepoStyle) -> str:
+    """Where a learned style came from, as a rejection line says it."""
+    agreeing = (
+        learned.conventional_count
+        if learned.conventional
+        else (learned.count - learned.conventional_count)
+    )
+    return f"learned from {agreeing} of the last {learned.count} subjects"
+
+
 def summary(learned: RepoStyle, cfg: Config) -> list[str]:
     """What was learned, as ``commit-polish config`` shows it: one finding a line."""
     if not cfg.message.learn_style:
         return ["nothing: message.learn_style is off"]
     n = learned.count
-    if learned.conventional is None:
+    if n < MIN_HISTORY:
         return [f"nothing yet: {n} commit subject(s), at least {MIN_HISTORY} are needed"]
-    form = "Conventional Commits" if learned.conventional else "plain subjects"
-    source = cfg.sources.get("style", "default")
-    used = "" if source == "default" else f" (not used: message.style is set in {source})"
     ticket = learned.ticket
+    lines = [style_line(learned, cfg)]
+    if learned.conventional is not None:
+        lines += [
+            f"types beyond the defaults: {', '.join(learned.types) or 'none'}",
+            f"scopes: {', '.join(learned.scopes) or 'none'}",
+            f"first letter of the description: {learned.case}",
+        ]
     return [
-        f"style: {form} ({learned.conventional_count} of {n} subjects are conventional){used}",
-        f"types beyond the defaults: {', '.join(learned.types) or 'none'}",
-        f"scopes: {', '.join(learned.scopes) or 'none'}",
-        f"first letter of the description: {learned.case}",
+        *lines,
         "ticket ids: "
         + (f"{ticket.text('KEY-1').strip()} form, {ticket.position}" if ticket else "none"),
         f"language: {'as the examples (not ASCII)' if not learned.ascii else 'unchanged'}",
     ]
+
+
+def style_line(learned: RepoStyle, cfg: Config) -> str:
+    """The style learned (or not) and from how many subjects, in one line."""
+    n, conventional = learned.count, learned.conventional_count
+    if n < MIN_HISTORY:
+        return f"style: not learned ({n} commit subject(s), at least {MIN_HISTORY} are needed)"
+    if learned.conventional is None:
+        return (
+            f"style: not known ({conventional} of {n} subjects are conventional, "
+            f"{MAJORITY:.0%} either way are needed)"
+        )
+    form = "Conventional Commits" if learned.conventional else "plain subjects"
+    source = cfg.sources.get("style", "default")
+    used = "" if source == "default" else f" (not used: message.style is set in {source})"
+    return f"style: {form} ({provenance(learned)}){used}"
 
 
 def path_scopes(paths: list[str]) -> tuple[str, ...]:
@@ -202,8 +255,44 @@ class Shape:
 
 
 def history_wanted(cfg: Config) -> int:
-    """How many recent subjects :func:`shape` wants to see."""
-    return HISTORY if cfg.message.learn_style else EXAMPLES
+    """How many recent commits :func:`shape` wants to see: the examples are chosen from
+    ``WINDOW`` of them whether or not a style is learned."""
+    return WINDOW
+
+
+def _overlap(
+    touched: Sequence[str], staged: set[str], dirs: set[str], scopes: set[str]
+) -> tuple[int, int, int]:
+    return (
+        len(staged.intersection(touched)),
+        len(dirs.intersection(posixpath.dirname(p) for p in touched)),
+        len(scopes.intersection(path_scopes(list(touched)))),
+    )
+
+
+def relevant(
+    subjects: Sequence[str], touched: Sequence[Sequence[str]], paths: Sequence[str]
+) -> tuple[str, ...]:
+    """``EXAMPLES`` of ``subjects`` (newest first; ``touched`` holds each one's paths), those
+    of commits that touched the staged ``paths`` first: the same files, then the same
+    directories, then the same scope; newest first among ties, so with no overlap the
+    newest."""
+    staged = set(paths)
+    dirs = {posixpath.dirname(p) for p in paths} - {""}  # top-level files share no directory
+    scopes = set(path_scopes(list(paths)))
+    scored = [
+        (_overlap(files, staged, dirs, scopes), -age, subject)
+        for age, (subject, files) in enumerate(
+            zip(subjects, _padded(touched, subjects), strict=True)
+        )
+    ]
+    chosen: list[str] = []
+    for _score, _age, subject in sorted(scored, reverse=True):
+        if subject not in chosen:
+            chosen.append(subject)
+        if len(chosen) == EXAMPLES:
+            break
+    return tuple(chosen)
 
 
 def shape(
@@ -213,15 +302,19 @@ def shape(
     branch: str,
     paths: list[str],
     diff_text: str = "",
+    touched: Sequence[Sequence[str]] = (),
 ) -> Shape:
     """The message form for this request from the config, and (unless ``learn_style`` is
-    off) the repository's recent ``subjects``, the ``branch`` name and the changed paths."""
+    off) the repository's recent ``subjects``, the ``branch`` name and the changed paths.
+    ``touched`` holds the paths each subject's commit touched, to pick examples by."""
     msg = cfg.message
     explicit = cfg.sources
     style, language = msg.style, msg.language
     learned = learn(subjects) if msg.learn_style else RepoStyle()
+    learned_from = ""
     if learned.conventional is not None and explicit.get("style", "default") == "default":
         style = "conventional" if learned.conventional else "plain"
+        learned_from = provenance(learned)
     if not learned.ascii and explicit.get("language", "default") == "default":
         language = "the language of the recent commit subjects"
     ticket_id = branch_ticket(branch, learned.ticket) if msg.learn_style else ""
@@ -242,18 +335,31 @@ def shape(
         body=msg.body,
         case=case,
         gitmoji=msg.gitmoji,
+        learned=learned_from,
     )
+    fitting = [
+        (s, t)
+        for s, t in zip(subjects, _padded(touched, subjects), strict=True)
+        if len(s) <= EXAMPLE_CHARS
+    ]
+    if msg.learn_style:
+        fitting = [(s, t) for s, t in fitting if fits_style(s, learned.conventional)]
     return Shape(
         spec=spec,
         style=style,
         language=language,
-        examples=learned.examples if msg.learn_style else tuple(subjects[:EXAMPLES]),
+        examples=relevant([s for s, _ in fitting], [t for _, t in fitting], paths),
         ticket_id=ticket_id,
         ticket=learned.ticket,
         diff_text=diff_text,
         paths=tuple(paths),
         history=tuple(subjects),
     )
+
+
+def _padded(touched: Sequence[Sequence[str]], subjects: Sequence[str]) -> list[Sequence[str]]:
+    """``touched`` as long as ``subjects``: a caller that knows no paths passes none."""
+    return [*touched, *[()] * (len(subjects) - len(touched))][: len(subjects)]
 
 
 def apply_ticket(message: str, shp: Shape) -> str:

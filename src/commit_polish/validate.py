@@ -225,7 +225,13 @@ def ungrounded(subject: str, found: Facts | None) -> str | None:
 
 
 def style_problem(subject: str, spec: Spec) -> str | None:
-    """Why ``subject`` is not in the style of ``spec``, or None."""
+    """Why ``subject`` is not in the style of ``spec``, or None; saying so when the style
+    was learned from the history."""
+    problem = _style_problem(subject, spec)
+    return f"{problem} ({spec.learned})" if problem and spec.learned else problem
+
+
+def _style_problem(subject: str, spec: Spec) -> str | None:
     body = subject
     if spec.gitmoji and body[:1] and not body[:1].isascii():
         body = body.split(" ", 1)[-1]

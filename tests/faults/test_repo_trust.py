@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import commit_count, last_message
+from helpers import commit_count, git, last_message
 
 from commit_polish import config, hookscript
 
@@ -282,3 +282,26 @@ def test_template_inside_the_tree_is_used_and_redacted(
     assert SECRET not in body
     assert last_message(hooked) == "feat: add greet"
     assert os.path.exists(hooked / "prompts" / "commit.txt")
+
+
+def test_a_huge_subject_in_the_history_is_not_an_example(
+    hooked: Path, fault: MakeFault, fault_server: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    f = fault(
+        "cloned repository: a 100 KB subject among its recent commits",
+        "it is not shown to the model as an example; the commit gets its message",
+    )
+    server = fault_server(reply("feat: add greet"))
+    monkeypatch.setenv("GIT_EDITOR", "true")
+    (hooked.parent / "huge.txt").write_text("Add " + "x" * 100_000 + "\n")
+    git(hooked, "commit", "-q", "--allow-empty", "-F", str(hooked.parent / "huge.txt"))
+    stage(hooked)
+    result = run_commit(hooked)
+    body = sent(server)
+    f.observed(
+        f"exit {result.returncode}; message {last_message(hooked)!r}; "
+        f"request {len(body) // 1000} KB; the subject sent: {'x' * 1000 in body}"
+    )
+    assert result.returncode == 0
+    assert last_message(hooked) == "feat: add greet"
+    assert "x" * 1000 not in body
