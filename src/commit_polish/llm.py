@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from commit_polish import deadline, envvars, localonly
+from commit_polish import deadline, envvars, localonly, prompt
 from commit_polish.errors import START_SERVER, LLMError
 
 MAX_REPLY_CHARS = 100_000
@@ -186,7 +186,7 @@ def _call(req: Request) -> Reply:
     response = litellm.completion(
         api_key=_api_key(req),
         model=req.model,
-        messages=req.messages,
+        messages=prompt.alternating(req.messages),
         api_base=req.api_base or None,
         temperature=req.temperature,
         max_tokens=req.max_tokens,

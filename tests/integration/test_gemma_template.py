@@ -171,3 +171,26 @@ def test_prefill_alone_is_accepted(
     log = ServerLog(gemma_server)
     assert backend.prefill(req.api_base, req.model, req.messages, timeout=120)
     log.assert_no_template_error()
+
+
+def test_turns_that_do_not_alternate_are_joined_before_they_are_sent(
+    gemma_server: RealServer,
+) -> None:
+    # What the control above sends, through llm.complete: one user turn reaches the server.
+    from commit_polish import llm
+
+    log = ServerLog(gemma_server)
+    req = llm.Request(
+        model="llamafile/gemma-3-1b-it",
+        messages=[
+            {"role": "system", "content": "You write commit messages."},
+            {"role": "user", "content": "Diff: add a flag"},
+            {"role": "user", "content": "Write it again."},
+        ],
+        api_base=gemma_server.api_base,
+        temperature=0,
+        max_tokens=4,
+        timeout=120,
+    )
+    assert llm.complete(req).completion_tokens
+    log.assert_no_template_error()
