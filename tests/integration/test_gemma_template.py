@@ -176,8 +176,10 @@ def test_prefill_alone_is_accepted(
 def test_turns_that_do_not_alternate_are_joined_before_they_are_sent(
     gemma_server: RealServer,
 ) -> None:
-    # What the control above sends, through llm.complete: one user turn reaches the server.
-    from commit_polish import llm
+    # What the control above sends, through our two ways out. LiteLLM would hide the 400
+    # (it resends with an empty assistant turn between the two user turns, one more round
+    # trip and a prompt unlike the prefill's): the server's log tells.
+    from commit_polish import backend, llm
 
     log = ServerLog(gemma_server)
     req = llm.Request(
@@ -192,5 +194,7 @@ def test_turns_that_do_not_alternate_are_joined_before_they_are_sent(
         max_tokens=4,
         timeout=120,
     )
+    assert backend.prefill(req.api_base, req.model, req.messages, timeout=120)
     assert llm.complete(req).completion_tokens
     log.assert_no_template_error()
+    assert log.tasks() == 2, log.text()  # the prefill and the request, nothing resent
