@@ -157,3 +157,32 @@ def test_a_prefill_sends_what_the_request_will(httpx_mock: HTTPXMock, listening_
     llm.complete(req)
     prefill, proper = chat_bodies(httpx_mock)
     assert prefill["messages"] == proper["messages"] == [S, user("diff\n\nfix it")]
+
+
+# ------------------------------------------------------------------ a template that raises
+
+# llama-server's answer when a chat template raises (Gemma 2's refuses any system message).
+TEMPLATE_RAISED = {
+    "error": {
+        "code": 400,
+        "message": "Unable to generate parser for this template. Automatic parser generation "
+        "failed: \n------------\nWhile executing CallExpression at line 1, column 72 in "
+        "source:\n{{ bos_token }}{% if messages[0]['role'] == 'system' %}{{ raise_exception("
+        "'System role not supported') }}{% endif %}\n                                    ^\n"
+        "Error: Jinja Exception: System role not supported",
+        "type": "invalid_request_error",
+    }
+}
+
+
+def test_a_template_that_raises_is_named_with_its_reason(
+    staged: Path, httpx_mock: HTTPXMock, listening_port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    httpx_mock.add_response(url=chat_url(listening_port), status_code=400, json=TEMPLATE_RAISED)
+    assert main_hook(staged, None, None) == 0
+    assert staged.read_bytes() == GIT_FILE
+    api_base = f"http://127.0.0.1:{listening_port}/v1"
+    assert capsys.readouterr().err == (
+        f"commit-polish: the server at {api_base} answered HTTP 400: the model's chat "
+        "template refused the request: System role not supported (see the server's log)\n"
+    )

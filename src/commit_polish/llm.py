@@ -78,7 +78,20 @@ def _keep_error_text(response: Any) -> None:
     error = data.get("error") if isinstance(data, dict) else None
     text = error.get("message") if isinstance(error, dict) else error
     if isinstance(text, str) and text.strip():
-        _server_errors[:] = [(response.status_code, " ".join(text.split())[:160])]
+        _server_errors[:] = [(response.status_code, _short(" ".join(text.split())))]
+
+
+# llama.cpp's words for a chat template that raised; its reason comes last, after a
+# copy of the template's source that would fill the line.
+_TEMPLATE_RAISED = re.compile(r"Jinja Exception:\s*(.+)")
+TEMPLATE_REFUSED = "the model's chat template refused the request: "
+
+
+def _short(text: str) -> str:
+    raised = _TEMPLATE_RAISED.search(text)
+    if raised:
+        text = TEMPLATE_REFUSED + raised.group(1)
+    return text[:160]
 
 
 # Modules LiteLLM imports lazily on its first completion() (openai's resource classes, the
@@ -138,7 +151,7 @@ def _detail(exc: BaseException) -> str:
 def _translate(exc: BaseException, req: Request) -> LLMError:
     name = type(exc).__name__
     sent_status, sent_text = _server_errors[-1] if _server_errors else (None, "")
-    detail = _detail(exc) or sent_text
+    detail = sent_text if sent_text.startswith(TEMPLATE_REFUSED) else _detail(exc) or sent_text
     if "Timeout" in name:
         return _no_answer(req)
     if "Connection" in name or detail.startswith("Connection error"):
