@@ -566,6 +566,9 @@ class RealServer:
             # One slot: with several, the context is split and prompt caching is per slot.
             "-np", "1",
             "--no-webui",
+            # Chat templates run as Jinja, as a model's own template is written: strict
+            # ones (Gemma 3's) raise as they would for users. The default in this build.
+            "--jinja",
             # Without an alias, /v1/models reports the model's full file path as its id.
             *(["-a", self.alias] if self.alias else []),
             *self.extra_args,
