@@ -28,6 +28,11 @@ _FONT = {
     "m": "000111111101101",
     "x": "000101010101000",
     "v": "000101101101010",
+    "b": "100100111101111",
+    "f": "011010111010010",
+    "j": "001000001101111",
+    "q": "111101111001001",
+    "z": "111001010100111",
     "=": "000111000111000",
     "y": "000101101111001",
     "t": "010111010010011",
@@ -145,4 +150,40 @@ def chart(
         for p in points:
             canvas.dot(round(p[0]) - 2, round(p[1]) - 2, color, 5)
         canvas.text(left + 10 + n * 330, height - 22, f"{name} (100 = {peak:g})", color)
+    canvas.save(path)
+
+
+def bars(
+    path: Path,
+    groups: list[str],
+    series: list[tuple[str, list[float], Color]],
+    *,
+    title: str,
+    top_value: float = 100.0,
+) -> None:
+    """Grouped vertical bars on one 0..top_value axis, each bar's value written above it."""
+    width, height, left, right, top, bottom = 760, 420, 50, 20, 50, 70
+    canvas = Canvas(width, height)
+    plot_w, plot_h = width - left - right, height - top - bottom
+    grey, black = (200, 200, 200), (0, 0, 0)
+    for i in range(5):
+        y = top + plot_h * i / 4
+        canvas.line((left, y), (left + plot_w, y), grey)
+        canvas.text(6, round(y) - 5, _label(top_value * (4 - i) / 4), black)
+    canvas.line((left, top + plot_h), (left + plot_w, top + plot_h), black)
+    canvas.text(left, 12, title, black)
+    slot = plot_w / len(groups)
+    bar = slot * 0.8 / len(series)
+    for g, name in enumerate(groups):
+        x0 = left + g * slot + slot * 0.1
+        canvas.text(round(x0), top + plot_h + 10, name, black)
+        for s, (_label_text, values, color) in enumerate(series):
+            value = max(0.0, min(values[g], top_value))
+            h = round(value / top_value * plot_h)
+            x = round(x0 + s * bar)
+            for dx in range(max(1, round(bar) - 2)):
+                canvas.line((x + dx, top + plot_h - h), (x + dx, top + plot_h), color)
+            canvas.text(x, top + plot_h - h - 14, f"{values[g]:.0f}", color, 1)
+    for s, (label, _values, color) in enumerate(series):
+        canvas.text(left + s * 200, height - 24, label, color)
     canvas.save(path)

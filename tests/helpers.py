@@ -13,6 +13,17 @@ def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
     return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=check)
 
 
+def patch(path: str, *hunks: list[str], header: tuple[str, ...] = ()) -> str:
+    """A file's diff as ``git diff --cached -U1`` writes it, for pure tests of what is read
+    from diffs: ``header`` lines after ``diff --git``, then each hunk's lines (``@@`` first)."""
+    lines = [f"diff --git a/{path} b/{path}", *header]
+    if not any(h.startswith(("rename", "similarity", "old mode")) for h in header):
+        lines += ["index 1111111..2222222 100644", f"--- a/{path}", f"+++ b/{path}"]
+    for hunk in hunks:
+        lines += hunk
+    return "\n".join(lines) + "\n"
+
+
 def last_message(repo: Path) -> str:
     return git(repo, "log", "-1", "--format=%B").stdout.rstrip("\n")
 
@@ -92,7 +103,9 @@ class FakeLLMServer:
         self.httpd.server_close()
 
 
-def completion(content: str, *, prompt_tokens: int = 120) -> dict[str, object]:
+def completion(
+    content: str, *, prompt_tokens: int = 120, finish_reason: str = "stop"
+) -> dict[str, object]:
     """An OpenAI chat.completion body as llama.cpp's server returns it."""
     return {
         "id": "chatcmpl-test",
@@ -102,7 +115,7 @@ def completion(content: str, *, prompt_tokens: int = 120) -> dict[str, object]:
         "choices": [
             {
                 "index": 0,
-                "finish_reason": "stop",
+                "finish_reason": finish_reason,
                 "message": {"role": "assistant", "content": content},
             }
         ],

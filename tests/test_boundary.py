@@ -111,3 +111,27 @@ def test_usage_errors_stay_clicks_exit_2() -> None:
 )
 def test_classify(exc: BaseException, kwargs: dict[str, str], expected: tuple[str, int]) -> None:
     assert errors.classify(exc, **kwargs) == expected
+
+
+@pytest.mark.parametrize(
+    ("exc", "line"),
+    [
+        (ConfigError("f.toml: unknown key message.x\ny"), "f.toml: unknown key message.x\\ny"),
+        (ConfigError("clear \x1b[2J screen"), "clear \\x1b[2J screen"),
+        (ConfigError("bidi \u202eevil"), "bidi \\u202eevil"),
+        (ConfigError("tab\there"), "tab\\there"),
+        (ConfigError("Français, 日本語, हिन्दी"), "Français, 日本語, हिन्दी"),
+        (ValueError("a\nb"), f"internal error (ValueError: a\\nb) {INTERNAL}"),
+    ],
+    ids=["newline", "terminal-escape", "bidi-override", "tab", "any-script-kept", "internal"],
+)
+def test_classify_gives_one_printable_line(exc: Exception, line: str) -> None:
+    assert errors.classify(exc)[0] == line
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [("abc", 3, "abc"), ("abcd", 3, "ab…"), ("", 1, ""), ("日本語です", 4, "日本語…")],
+)
+def test_shorten(text: str, limit: int, expected: str) -> None:
+    assert errors.shorten(text, limit) == expected

@@ -245,7 +245,7 @@ def test_prompt_is_prefilled_before_the_request(
         "max_tokens": 1,
         "cache_prompt": True,
     }
-    assert request["max_tokens"] == 300 and "n_predict" not in request
+    assert request["max_tokens"] == 160 and "n_predict" not in request
     assert staged.read_bytes().startswith(b"feat: add greet\n")
 
 

@@ -24,7 +24,7 @@ else:  # pragma: no cover
 DEFAULTS = {
     "model": "llamafile/gemma-3-1b-it",
     "temperature": 0.2,
-    "max_tokens": 300,
+    "max_tokens": 160,
     "timeout": 60.0,
     "allow_remote": False,
     "path": "",
@@ -32,6 +32,7 @@ DEFAULTS = {
     "api_base": "http://127.0.0.1:8080/v1",
     "port": 8080,
     "gpu_layers": 0,
+    "external_server": False,
     "style": "conventional",
     "gitmoji": False,
     "language": "English",
@@ -41,6 +42,7 @@ DEFAULTS = {
     "exclude": (),
     "prompt_budget": 12000,
     "learn_style": True,
+    "rules": True,
     "on_message": "keep",
     "on_amend": "keep",
     "strict": False,
@@ -332,6 +334,45 @@ def test_invalid_toml(tmp_path: Path, text: str, where: str) -> None:
     assert "line " in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["a = " + "[" * 30_000 + "]" * 30_000, "a = " + "{b=" * 12_000 + "1" + "}" * 12_000],
+    ids=["arrays", "inline-tables"],
+)
+@pytest.mark.parametrize("where", ["user", "repo"])
+def test_toml_nested_too_deeply(tmp_path: Path, text: str, where: str) -> None:
+    path = user_file(text) if where == "user" else repo_file(tmp_path, text)
+    assert path.stat().st_size <= 64 * 1024  # within the cap: only the nesting is wrong
+    with pytest.raises(ConfigError) as info:
+        config.load(tmp_path, environ={})
+    assert str(info.value) == f"{path}: invalid TOML: arrays or tables nested too deeply"
+
+
+LONG = 10_000
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            f'[message]\nstyle = "{"x" * LONG}"\n',
+            "message.style must be one of conventional, plain, got '" + "x" * 58 + "…",
+        ),
+        (f'[message]\nbody = "{"x" * LONG}"\n', "message.body must be true or false, got '"),
+        (f'[message]\n"{"k" * LONG}" = 1\n', "unknown key message." + "k" * 59 + "…"),
+        (f'["{"s" * LONG}"]\n', "unknown section [" + "s" * 59 + "…]"),
+    ],
+    ids=["choice", "type", "key", "section"],
+)
+def test_a_long_value_is_quoted_short(tmp_path: Path, text: str, problem: str) -> None:
+    path = repo_file(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        config.load(tmp_path, environ={})
+    message = str(info.value)
+    assert message.startswith(f"{path}: {problem}")
+    assert len(message) < len(str(path)) + 120
+
+
 @pytest.mark.parametrize("where", ["user", "repo"])
 def test_non_utf8_file(tmp_path: Path, where: str) -> None:
     data = b'[message]\nlanguage = "Fran\xe7ais"\n'
@@ -359,8 +400,18 @@ def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
         ("[llamafile]\nport = 9999\n", "llamafile.port"),
         ("[ai]\nallow_remote = true\n", "ai.allow_remote"),
         ("[llamafile]\ngpu_layers = 99\n", "llamafile.gpu_layers"),
+        ("[llamafile]\nexternal_server = true\n", "llamafile.external_server"),
     ],
-    ids=["model", "api_base", "path", "model_path", "port", "allow_remote", "gpu_layers"],
+    ids=[
+        "model",
+        "api_base",
+        "path",
+        "model_path",
+        "port",
+        "allow_remote",
+        "gpu_layers",
+        "external_server",
+    ],
 )
 def test_repo_file_may_not_redirect(tmp_path: Path, text: str, key: str) -> None:
     path = repo_file(tmp_path, text)
@@ -541,7 +592,7 @@ def test_cli_config_prints_toml_with_sources(repo: Path, monkeypatch: pytest.Mon
         "[ai]",
         f'model = "ollama/qwen3:0.6b"  # {upath}',
         "temperature = 0.2  # default",
-        "max_tokens = 300  # default",
+        "max_tokens = 160  # default",
         "timeout = 5.0  # env COMMIT_POLISH_TIMEOUT",
         "allow_remote = false  # default",
         "",
@@ -551,6 +602,7 @@ def test_cli_config_prints_toml_with_sources(repo: Path, monkeypatch: pytest.Mon
         'api_base = "http://127.0.0.1:8080/v1"  # default',
         "port = 8080  # default",
         "gpu_layers = 0  # default",
+        "external_server = false  # default",
         "",
         "[message]",
         f'style = "plain"  # {rpath}',
@@ -564,6 +616,7 @@ def test_cli_config_prints_toml_with_sources(repo: Path, monkeypatch: pytest.Mon
         f"]  # {rpath}",
         "prompt_budget = 12000  # default",
         "learn_style = true  # default",
+        "rules = true  # default",
         "",
         "[hook]",
         'on_message = "keep"  # default',
@@ -619,7 +672,19 @@ def test_negative_gpu_layers(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "language", ["English", "Português (Brasil)", "Serbo-Croatian", "日本語", "Deutsch"]
+    "language",
+    [
+        "English",
+        "Português (Brasil)",
+        "Serbo-Croatian",
+        "日本語",
+        "Deutsch",
+        "Tiếng Việt",
+        "हिन्दी",  # vowel signs are combining marks
+        "தமிழ்",
+        "العربية",
+        "x" * 40,
+    ],
 )
 def test_language_names_are_accepted(language: str) -> None:
     assert config.check_value("language", language, "x.toml") == language
@@ -634,7 +699,14 @@ def test_language_names_are_accepted(language: str) -> None:
         "English; rm -rf /",
         "x" * 41,
         "42",
+        "English2",
+        "English²",
         "{diff}",
+        " English",
+        "(English)",
+        "\u0301English",  # a mark with no letter under it
+        "English\u202e",  # a bidi override
+        "English\t",
     ],
 )
 def test_language_that_is_not_a_name_is_refused(language: str) -> None:
@@ -651,6 +723,29 @@ def test_non_finite_numbers_are_refused(raw: float) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("3600", None),
+        ("0.5", None),
+        ("3600.5", "must be at most 3600, got 3600.5"),
+        ("1e308", "must be at most 3600, got 1e+308"),
+        ("1e400", "must be a finite number, got inf"),
+        ("-inf", "must be a finite number, got -inf"),
+        ("NaN", "must be a finite number, got nan"),
+        ("0", "must be positive, got 0.0"),
+    ],
+)
+def test_timeout_from_the_environment(text: str, error: str | None) -> None:
+    where = "COMMIT_POLISH_TIMEOUT"
+    if error is None:
+        assert config.parse_text("timeout", text, where) == float(text)
+        return
+    with pytest.raises(ConfigError) as info:
+        config.parse_text("timeout", text, where)
+    assert str(info.value) == f"{where}: ai.timeout {error}"
+
+
+@pytest.mark.parametrize(
     ("template", "error"),
     [
         ("~/.aws/credentials", "message.template may not start with ~ in a repository"),
@@ -658,6 +753,9 @@ def test_non_finite_numbers_are_refused(raw: float) -> None:
         ("../secret.txt", "message.template {parent}/secret.txt is outside the repository {root}"),
         (".git/config", "message.template .git/config may not be read (a git or secret file)"),
         (".env", "message.template .env may not be read (a git or secret file)"),
+        # .git under another case is .git itself on a case-insensitive disk (macOS, Windows)
+        (".GIT/config", "message.template .GIT/config may not be read (a git or secret file)"),
+        ("docs/../.Git/HEAD", "message.template .Git/HEAD may not be read (a git or secret file)"),
     ],
 )
 def test_repository_template_stays_inside_the_work_tree(
@@ -686,4 +784,64 @@ def test_repository_config_symlink_out_of_the_tree_is_refused(repo: Path, tmp_pa
     assert str(info.value) == (
         f"{repo / config.REPO_FILE}: the file {outside.resolve()} is outside the repository "
         f"{repo.resolve()}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("globs", "error"),
+    [
+        (["*.csv"] * 256, None),
+        (["x" * 256], None),
+        ([], None),
+        (["*.csv"] * 257, "got 257 (longest 5)"),
+        (["*.csv", "x" * 257], "got 2 (longest 257)"),
+    ],
+    ids=["256-globs", "256-characters", "none", "257-globs", "257-characters"],
+)
+def test_exclude_is_bounded(globs: list[str], error: str | None) -> None:
+    if error is None:
+        assert config.check_value("exclude", globs, "x.toml") == tuple(globs)
+        return
+    with pytest.raises(ConfigError) as info:
+        config.check_value("exclude", globs, "x.toml")
+    assert str(info.value) == (
+        f"x.toml: message.exclude may hold at most 256 globs of at most 256 characters, {error}"
+    )
+
+
+BIG = "1" + "0" * 400
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (f"[ai]\ntimeout = {BIG}\n", "ai.timeout is out of range, got " + BIG[:59] + "…"),
+        (f"[ai]\nmax_tokens = {BIG}\n", "ai.max_tokens is out of range, got " + BIG[:59] + "…"),
+        (
+            "[ai]\nmax_tokens = 9223372036854775808\n",
+            "ai.max_tokens is out of range, got 9223372036854775808",
+        ),
+        ("[ai]\nmax_tokens = 1" + "0" * 5_000 + "\n", "invalid TOML: a number too long to read"),
+    ],
+    ids=["float-key", "int-key", "just-over-64-bits", "over-4300-digits"],
+)
+@pytest.mark.parametrize("where", ["user", "repo"])
+def test_integers_beyond_64_bits(tmp_path: Path, text: str, problem: str, where: str) -> None:
+    path = user_file(text) if where == "user" else repo_file(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        config.load(tmp_path, environ={})
+    assert str(info.value) == f"{path}: {problem}"
+
+
+def test_the_largest_64_bit_integer_is_accepted() -> None:
+    assert config.check_value("max_tokens", 2**63 - 1, "x.toml") == 2**63 - 1
+
+
+@pytest.mark.parametrize("key", ["template", "path", "model_path"])
+def test_a_path_with_a_nul_is_refused(key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        config.parse_text(key, "a\0b", "COMMIT_POLISH_X")
+    name = f"{config.KEY_SECTION[key]}.{key}"
+    assert (
+        str(info.value) == f"COMMIT_POLISH_X: {name} is not a file name (it holds a NUL character)"
     )

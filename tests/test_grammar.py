@@ -15,7 +15,7 @@ verb ::= """
     + " | ".join(f'"{verb}"' for verb in grammar.PLAIN_VERBS)
     + r"""
 text-40 ::= [^\x00-\x20] ([^\x00-\x1f]{0,38} [^\x00-\x1f .:])?
-body ::= "\n\n" line ("\n" line?){0,7}
+body ::= "\n\n" line ("\n" line?){0,5}
 line ::= [^\x00-\x1f]{1,72}
 """
 )
@@ -44,7 +44,7 @@ subject ::= (gitmoji " ")? "fix" tail-3
 tail-3 ::= "!"? ": " text-21
 text-21 ::= [^\x00-\x20] ([^\x00-\x1f]{0,19} [^\x00-\x1f .:])?
 gitmoji ::= [^\x00-\x7f]{1,2}
-body ::= "\n\n" line ("\n" line?){0,7}
+body ::= "\n\n" line ("\n" line?){0,5}
 line ::= [^\x00-\x1f]{1,72}
 """
 

@@ -47,7 +47,7 @@ def test_request_carries_model_budgeted_prompt_and_diff(
     commit(hooked_repo)
     body = fake_server.requests[0]
     assert body["model"] == "gemma-3-1b-it"
-    assert body["max_tokens"] == 300
+    assert body["max_tokens"] == 160
     assert body["temperature"] == 0.2
     messages = body["messages"]
     assert isinstance(messages, list)

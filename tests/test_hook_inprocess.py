@@ -33,7 +33,7 @@ def test_request_json_exact(
     assert request.url == chat_url(listening_port)
     assert set(body) == {"model", "messages", "max_tokens", "temperature", "grammar"}
     assert body["model"] == "gemma-3-1b-it"
-    assert body["max_tokens"] == 300
+    assert body["max_tokens"] == 160
     assert body["temperature"] == 0.2
     assert [m["role"] for m in body["messages"]] == ["system", "user"]
     assert body["messages"][1]["content"] == (
@@ -234,7 +234,10 @@ def test_unknown_template_placeholder_fails_open(
     assert main_hook(staged, None, None) == 0
     assert staged.read_bytes() == GIT_FILE
     [line] = stderr_lines(capsys)
-    assert line.startswith(f"commit-polish: template {template}: unknown placeholder {{ticket}}")
+    assert line.startswith(
+        f"commit-polish: template {template}, line 2: unknown placeholder {{ticket}}"
+    )
+    assert line.endswith("(message.template, set in env COMMIT_POLISH_TEMPLATE)")
 
 
 def test_pre_commit_framework_variables(

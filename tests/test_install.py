@@ -25,6 +25,8 @@ from commit_polish.errors import ChecksumError, DownloadError
 URL = "https://models.example.org/files/tiny.gguf"
 DATA = bytes(range(256)) * 4096 + b"tail"  # ~1 MB: several chunks
 SHA = hashlib.sha256(DATA).hexdigest()
+GGUF_DATA = b"GGUF\x03\x00\x00\x00" + DATA  # a local model must start with the magic
+GGUF_SHA = hashlib.sha256(GGUF_DATA).hexdigest()
 
 
 @pytest.fixture
@@ -528,12 +530,12 @@ def test_install_outside_a_repository(
 
 def test_install_local_model_and_runtime(tmp_path: Path, repo: Path) -> None:
     model = tmp_path / "my model.gguf"
-    model.write_bytes(DATA)
+    model.write_bytes(GGUF_DATA)
     runtime = tmp_path / "llama-server"
     runtime.write_bytes(RUNTIME)
     runtime.chmod(0o755)
 
-    result = run("install", "--model", str(model), "--runtime", str(runtime), "--sha256", SHA)
+    result = run("install", "--model", str(model), "--runtime", str(runtime), "--sha256", GGUF_SHA)
 
     assert result.exit_code == 0, result.output
     cfg = config.load(None)

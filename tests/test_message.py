@@ -527,15 +527,34 @@ def test_preamble_on_the_same_line_is_dropped(reply: str) -> None:
         ("\x1b]0;title\x07x", "x"),
         ("\x1b]8;;http://e.x\x1b\\link\x1b]8;;\x1b\\", "link"),
         ("\x1bcreset", "reset"),
+        ("\x1b]0;title never ended\nfeat: x", "\nfeat: x"),  # not the lines below it
+        ("\x1bPq#0;2;0;0;0\x1b\\sixel gone", "sixel gone"),
+        ("\x1b_private\x07x", "x"),
         ("a\tb", "a   b"),
         ("bell\x07 bs\x08 ff\x0c vt\x0b del\x7f c1\x85", "bell bs ff vt del c1"),
         ("one\r\ntwo\rthree", "one\ntwo\nthree"),
         ("abc\u202edcba\u2066x\u2069", "abcdcbax"),
+        ("\ufeffa\u200eb\u200fc\u061cd", "abcd"),
+        ("one\u2028two\u2029three", "one\ntwo\nthree"),
+        ("family \U0001f468\u200d\U0001f469", "family \U0001f468\u200d\U0001f469"),
         ("café ✓ 日本", "café ✓ 日本"),
     ],
 )
 def test_strip_controls(text: str, expected: str) -> None:
     assert message.strip_controls(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", []),
+        ("subject", ["subject"]),
+        ("s\n\nbody\n\nA: 1\nB:2\n  folded\n\n \n", ["A: 1", "B:2", "  folded"]),
+        ("s\n\nbody\n \nBug #1\nSigned-off-by: X", ["Bug #1", "Signed-off-by: X"]),
+    ],
+)
+def test_last_paragraph(text: str, expected: list[str]) -> None:
+    assert message.last_paragraph(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -551,6 +570,20 @@ def test_strip_controls(text: str, expected: str) -> None:
             True,
             "feat: x\n\nSigned-off-by: A <a@x>",
         ),
+        # git counts a paragraph with one Signed-off-by among prose as a trailer block.
+        (
+            "feat: x\n\nAdd x.\nUsed by the CLI.\nSigned-off-by: Bot <b@x>",
+            ["Signed-off-by: A <a@x>"],
+            True,
+            "feat: x\n\nAdd x.\nUsed by the CLI.\n\nSigned-off-by: A <a@x>",
+        ),
+        (
+            "feat: x\n\nbody\n\nCo-authored-by: AI\n  <ai@x>\nSigned-off-by: Bot <b@x>",
+            [],
+            True,
+            "feat: x\n\nbody",
+        ),
+        ("fix: handle Key: value pairs", [], True, "fix: handle Key: value pairs"),
     ],
 )
 def test_with_trailers(generated: str, kept: list[str], invented: bool, expected: str) -> None:
@@ -566,6 +599,10 @@ def test_with_trailers(generated: str, kept: list[str], invented: bool, expected
         ('Revert "add greet"\n\nThis reverts commit 0123abcd4567.', True),
         ('Reapply "add greet"\n\nThis reverts commit 0123abcd4567.', True),
         ('Revert "add greet"', False),  # a user's own subject, no git text below it
+        ('Revert "Merge side"\n\nThis reverts commit 0123abcd4567, reversing\nchanges', True),
+        ("# SAY WHY\n\nThis reverts commit 0123abc (add greet, 2026-12-03).", True),
+        ("This reverts commit 0123abc (add greet, 2026-12-03).", True),
+        ("fix parser\n\nThis reverts commit history to sanity.", False),
         ("fix: fixup! handling in the parser", False),
         ("feat: add greet", False),
     ],
@@ -585,3 +622,71 @@ def test_written_by_git(text: str, expected: bool) -> None:
 )
 def test_encode(text: str, encoding: str, expected: bytes) -> None:
     assert message.encode(text, encoding) == expected
+
+
+def _body(*paragraphs: list[str]) -> str:
+    return "\n\n".join("\n".join(p) for p in paragraphs)
+
+
+P58 = [f"Line {i} of a long paragraph." for i in range(58)]
+BULLETS = [f"- item {i}" for i in range(80)]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("\n".join(BULLETS), "\n".join(BULLETS[:60])),
+        # the cut would split the second paragraph: it goes whole
+        (_body(P58, ["Second, split", "by the cut.", "Here."]), _body(P58)),
+        # a bullet whose wrapped continuation the cut would split
+        (
+            _body(P58[:57], ["- first", "- second one", "  continued", "  and more"]),
+            _body(P58[:57], ["- first"]),
+        ),
+        # one paragraph longer than the cap: cut where the cap falls
+        ("\n".join(f"Line {i}." for i in range(100)), "\n".join(f"Line {i}." for i in range(60))),
+    ],
+    ids=["bullets", "paragraph", "bullet continuation", "one long paragraph"],
+)
+def test_a_runaway_body_is_cut_between_items(body: str, expected: str) -> None:
+    cleaned = message.clean_reply("feat: add greet\n\n" + body)
+    assert cleaned == "feat: add greet\n\n" + expected
+    assert len(cleaned.splitlines()) <= 2 + message.MAX_BODY_LINES
+
+
+@pytest.mark.parametrize(
+    ("subject", "lines", "kept"),
+    [
+        ("feat: add x", ["- adds x", "- adds y"], ["- adds x", "- adds y"]),
+        ("feat: add x", ["- adds x", "- adds y", "- Adds x."], ["- adds x", "- adds y"]),
+        ("feat: add x", ["Add x", "more"], []),  # the subject said again
+        ("feat: add x", ["one", "", "two", "", "one", "three"], ["one", "", "two", ""]),
+        ("feat: add x", ["", "a", ""], ["", "a", ""]),  # blank lines are no repeat
+    ],
+)
+def test_until_repeat(subject: str, lines: list[str], kept: list[str]) -> None:
+    assert message.until_repeat(subject, lines) == kept
+
+
+def test_a_looping_body_ends_at_its_first_repeated_line() -> None:
+    reply = "fix: guard the port\n\n- Check the port range\n- Check the port range\n" * 5
+    assert message.clean_reply(reply) == "fix: guard the port\n\n- Check the port range"
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        (
+            "fix: guard the port\n\nCheck the range\nbefore binding so that",
+            "fix: guard the port\n\nCheck the range",
+        ),
+        (
+            "fix: guard the port\n\nCheck the range\n\nand then",
+            "fix: guard the port\n\nCheck the range",
+        ),
+        ("fix: guard the port\n\nCheck the", "fix: guard the port"),
+        ("fix: guard the port", "fix: guard the port"),
+    ],
+)
+def test_without_last_line(text: str, kept: str) -> None:
+    assert message.without_last_line(text) == kept

@@ -104,10 +104,17 @@ def test_clean_reply_is_idempotent(reply: str, limit: int, comment: str, body: b
 
 @st.composite
 def clean_messages(draw: st.DrawFn) -> str:
-    """A message that needs no cleaning: short subject, blank line, wrapped body."""
+    """A message that needs no cleaning: short subject, blank line, wrapped body, and no
+    line that says again what the subject or an earlier line said (that ends a body)."""
     subject = draw(SENTENCE.filter(lambda s: len(s) <= 60))
     kind = draw(st.sampled_from(["feat", "fix", "docs", "refactor"]))
-    paragraphs = draw(st.lists(SENTENCE.filter(lambda s: len(s) <= 72), max_size=4))
+    paragraphs = draw(
+        st.lists(
+            SENTENCE.filter(lambda s: len(s) <= 72),
+            max_size=4,
+            unique_by=lambda s: " ".join(re.findall(r"\w+", s.lower())),
+        ).filter(lambda ps: message.until_repeat(subject, ps) == ps)
+    )
     text = f"{kind}: {subject}"
     if paragraphs:
         text += "\n\n" + "\n".join(paragraphs)
@@ -150,6 +157,8 @@ def test_body_words_survive_in_order(subject: str, paragraphs: list[str], limit:
     reply = "fix: " + subject + ("\n\n" + "\n\n".join(paragraphs) if paragraphs else "")
     out = message.clean_reply(reply, subject_max=limit)
     head, _, rest = out.partition("\n\n")
+    # A line that says again what was said ends the body (message.until_repeat).
+    assume(message.until_repeat(head, paragraphs) == paragraphs)
     assert rest.split() == " ".join(paragraphs).split()
     # The subject is only ever cut, never rewritten.
     assert ("fix: " + subject).startswith(head)

@@ -27,45 +27,87 @@ VALUES: dict[str, Any] = {
 # ------------------------------------------------------------------ templates
 
 
+def unknown(field: str) -> str:
+    return f"unknown placeholder {field} (known: {KNOWN})"
+
+
+def not_plain(field: str) -> str:
+    return (
+        f"placeholder {field} is not a plain {{name}}: no format spec, conversion, attribute "
+        f"or index (known: {KNOWN})"
+    )
+
+
+def lone(brace: str) -> str:
+    return f"a lone {brace!r} (write literal braces as {{{{ }}}})"
+
+
 @pytest.mark.parametrize(
-    ("text", "error"),
+    ("text", "line", "error"),
     [
-        ("Diff: {dif}", "unknown placeholder {dif} (known: " + KNOWN + ")"),
-        ("{diff}\n{author}", "unknown placeholder {author} (known: " + KNOWN + ")"),
-        ("{0}", "unknown placeholder {0} (known: " + KNOWN + ")"),
-        ("{}", "unknown placeholder {} (known: " + KNOWN + ")"),
-        ("{diff.splitlines}", "unknown placeholder {diff.splitlines} (known: " + KNOWN + ")"),
-        ("{diff[0]}", "unknown placeholder {diff[0]} (known: " + KNOWN + ")"),
-        ("{diff", "a lone '{' (write literal braces as {{ }})"),
-        ("diff}", "a lone '}' (write literal braces as {{ }})"),
-        ("{ diff }", "unknown placeholder { diff } (known: " + KNOWN + ")"),
-        ("{diff:>900000000}", "unknown placeholder {diff:>900000000} (known: " + KNOWN + ")"),
-        ("{diff!r}", "unknown placeholder {diff!r} (known: " + KNOWN + ")"),
-        ("{diff:{branch.__class__}}", "a lone '{' (write literal braces as {{ }})"),
-        ("{" + "x" * 60 + "}", "unknown placeholder {" + "x" * 36 + "…} (known: " + KNOWN + ")"),
+        ("Diff: {dif}", 1, unknown("{dif}")),
+        ("{diff}\n{author}", 2, unknown("{author}")),
+        ("{" + "x" * 60 + "}", 1, unknown("{" + "x" * 36 + "…}")),
+        ("{0}", 1, not_plain("{0}")),
+        ("{}", 1, not_plain("{}")),
+        ("{diff.splitlines}", 1, not_plain("{diff.splitlines}")),
+        ("{branch[0]}", 1, not_plain("{branch[0]}")),
+        ("{ diff }", 1, not_plain("{ diff }")),
+        ("{diff:>900000000}", 1, not_plain("{diff:>900000000}")),
+        ("a\n\n{diff!r}", 3, not_plain("{diff!r}")),
+        ("{diff:{branch.__class__}}", 1, not_plain("{diff:{branch.__class__}}")),
+        ("{diff:{" + "x" * 60 + "}}", 1, not_plain("{diff:{" + "x" * 30 + "…}")),
+        ("{files}\n{diff", 2, lone("{")),
+        ("diff}", 1, lone("}")),
+        ("{diff:{{x}}}", 1, lone("{")),
+        ("{files}\n{diff}\n\n{diff}", 4, "{diff} a second time (each placeholder may appear once)"),
+        ("{branch}{branch}", 1, "{branch} a second time (each placeholder may appear once)"),
     ],
     ids=[
         "typo",
-        "unknown",
+        "unknown-on-line-2",
+        "long-name-shortened",
         "positional-index",
         "positional-empty",
         "attribute",
         "index",
-        "unclosed-brace",
-        "stray-close-brace",
         "spaces",
         "format-spec",
-        "conversion",
-        "nested-field",
-        "long-name-shortened",
+        "conversion-on-line-3",
+        "nested-field-quoted-whole",
+        "long-field-shortened",
+        "unclosed-brace",
+        "stray-close-brace",
+        "escaped-brace-in-a-spec",
+        "diff-twice",
+        "branch-twice",
     ],
 )
-def test_template_errors(tmp_path: Path, text: str, error: str) -> None:
+def test_template_errors(tmp_path: Path, text: str, line: int, error: str) -> None:
     file = tmp_path / "prompt.txt"
     file.write_text(text)
     with pytest.raises(ConfigError) as info:
         prompt.load_template(str(file))
-    assert str(info.value) == f"template {file}: {error}"
+    assert str(info.value) == f"template {file}, line {line}: {error}"
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [("{diff!r}", ", line 1: placeholder {diff!r}"), (None, ": cannot read: No such file")],
+    ids=["bad-placeholder", "missing"],
+)
+def test_template_errors_name_where_it_was_set(
+    tmp_path: Path, text: str | None, error: str
+) -> None:
+    file = tmp_path / "prompt.txt"
+    if text is not None:
+        file.write_text(text)
+    setting = str(tmp_path / ".commit-polish.toml")
+    with pytest.raises(ConfigError) as info:
+        prompt.load_template(str(file), setting=setting)
+    message = str(info.value)
+    assert message.startswith(f"template {file}{error}")
+    assert message.endswith(f" (message.template, set in {setting})")
 
 
 @pytest.mark.parametrize(

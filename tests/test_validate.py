@@ -192,3 +192,69 @@ def test_correction_is_bounded(problems: list[str], said: str) -> None:
         f"That commit message is not acceptable: {said}. Write the commit message again, "
         "fixing this. Reply with the message only."
     )
+
+
+@pytest.mark.parametrize(
+    ("subject", "loops"),
+    [
+        ("build: ire: ire: ire: ire", True),
+        ("fix: the the the parser", True),
+        ("docs: add a b a b a b", True),
+        ("fix: retry, retry once more", False),
+        ("feat: add parse_port and parse_host", False),
+        ("Bump ruff from 0.5.4 to 0.5.5", False),
+    ],
+)
+def test_repeats_itself(subject: str, loops: bool) -> None:
+    assert validate.repeats_itself(subject) is loops
+
+
+HISTORY = (
+    "build(deps): bump importlib-metadata from 8.1.0 to 8.2.0",
+    "[ABC-12] Add the login form",
+    "fix: handle empty input",
+)
+
+
+@pytest.mark.parametrize(
+    ("subject", "copied"),
+    [
+        ("build(deps): bump importlib-metadata from 8.1.0 to 8.2.0", True),
+        ("Fix: Handle empty input.", True),  # case and punctuation do not make it new
+        ("[ABC-99] Add the login form", True),  # nor another ticket
+        ("build(deps): bump ruff from 0.5.4 to 0.5.5", False),
+        ("fix: handle empty input in parse_port", False),
+    ],
+)
+def test_copies_history(subject: str, copied: bool) -> None:
+    assert validate.copies_history(subject, HISTORY) is copied
+
+
+RULES = (
+    "- The subject is a plain sentence starting with a capital letter.\n"
+    "- Write in English. Describe only changes that appear in the diff."
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "repeats"),
+    [
+        ("Improve the following changes\n\nThe subject is a plain sentence starting", True),
+        ("Describe only changes that appear in the diff", True),
+        ("Write in English", False),  # too short to be a copy rather than a coincidence
+        ("Add parse_port to read the port from the environment", False),
+    ],
+)
+def test_repeats_instructions(text: str, repeats: bool) -> None:
+    assert validate.repeats_instructions(text, RULES) is repeats
+
+
+def test_a_reply_cut_at_max_tokens_loses_its_half_written_line(
+    staged: Path, httpx_mock: HTTPXMock, listening_port: int
+) -> None:
+    reply = "feat: add greet\n\nGreet people by name, loudly\nif they ask for it, so that"
+    httpx_mock.add_response(
+        url=chat_url(listening_port), json=completion(reply, finish_reason="length")
+    )
+    assert main_hook(staged, None, None) == 0
+    assert staged.read_bytes() == b"feat: add greet\n\nGreet people by name, loudly\n" + GIT_FILE

@@ -211,6 +211,17 @@ def config_edit(repo: bool) -> None:
 )
 @click.option("--no-hook", is_flag=True, help="Do not install the git hook.")
 @click.option("--serve", is_flag=True, help="Start the server in the background at the end.")
+@click.option(
+    "--server",
+    metavar="URL",
+    help="Use a model server you already run (Ollama, LM Studio, llama-server): no "
+    "downloads; --model then names the model as that server knows it.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print what would be downloaded (name, size, URL, sha256) and written; do nothing.",
+)
 def install(
     model: str | None,
     sha256: str | None,
@@ -221,9 +232,26 @@ def install(
     global_hook: bool,
     no_hook: bool,
     serve: bool,
+    server: str | None,
+    dry_run: bool,
 ) -> None:
     """Download the runtime and a model, write the config and install the git hook."""
     from commit_polish import install as installer
+
+    if server is not None:
+        given = {
+            "--sha256": sha256,
+            "--runtime": runtime,
+            "--runtime-sha256": runtime_sha256,
+            "--mirror": mirror,
+            "--port": port,
+            "--serve": serve or None,
+        }
+        clash = [flag for flag, value in given.items() if value is not None]
+        if clash:
+            raise click.UsageError(
+                f"--server uses your own server: {', '.join(clash)} do not apply to it"
+            )
 
     opts = installer.Options(
         model=model,
@@ -235,6 +263,8 @@ def install(
         global_hook=global_hook,
         no_hook=no_hook,
         serve=serve,
+        dry_run=dry_run,
+        server=server,
     )
     installer.install(opts, say=click.echo)
 

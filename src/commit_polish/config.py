@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from commit_polish import envvars, paths
-from commit_polish.errors import ConfigError
+from commit_polish.errors import PATH_SHOWN, VALUE_SHOWN, ConfigError, shorten
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -33,7 +32,8 @@ REPO_FILE = ".commit-polish.toml"
 class AI:
     model: str = "llamafile/gemma-3-1b-it"
     temperature: float = 0.2
-    max_tokens: int = 300
+    # A subject and a short body: bodies that run on are small models looping.
+    max_tokens: int = 160
     timeout: float = 60.0
     allow_remote: bool = False
 
@@ -45,6 +45,8 @@ class Llamafile:
     api_base: str = "http://127.0.0.1:8080/v1"
     port: int = 8080
     gpu_layers: int = 0
+    # A server the user runs (install --server): nothing to download, start or check on disk.
+    external_server: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class Message:
     exclude: tuple[str, ...] = ()
     prompt_budget: int = 12000
     learn_style: bool = True
+    rules: bool = True  # messages that need no model (rules.py) are written without one
 
 
 @dataclass(frozen=True)
@@ -100,14 +103,31 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "on_amend": ("keep", "regenerate"),
 }
 POSITIVE = frozenset({"timeout", "max_tokens", "subject_max_length", "prompt_budget"})
+# A commit hook that waits an hour has failed anyway; far beyond that (1e308) the clocks and
+# socket timeouts under us overflow.
+MAXIMUM: dict[str, float] = {"timeout": 3600.0}
+# Every changed path is matched against every exclude glob; a repository's 64 KiB file could
+# hold 3,000 of them, seconds per thousand files.
+EXCLUDE_MAX = 256
 
+PATHS = frozenset({"template", "path", "model_path"})
 # A repository's own file must not decide where its diffs are sent or what runs.
 REPO_FORBIDDEN = frozenset(
-    {"model", "path", "model_path", "api_base", "port", "allow_remote", "gpu_layers"}
+    {
+        "model",
+        "path",
+        "model_path",
+        "api_base",
+        "port",
+        "allow_remote",
+        "gpu_layers",
+        "external_server",
+    }
 )
 
 # The language is written into the instructions; a name, not a sentence.
-_LANGUAGE = re.compile(r"[^\W\d_](?:[^\W\d_]|[ ()\-]){0,39}")
+LANGUAGE_MAX = 40
+_LANGUAGE_PUNCTUATION = frozenset(" ()-")
 
 TYPE_NAMES = {
     str: "a string",
@@ -148,29 +168,73 @@ def check_value(key: str, raw: Any, where: str) -> Any:
     """``raw`` as the type of ``key``, or ConfigError naming ``where`` and the key."""
     expected = KEY_KIND[key]
     name = f"{KEY_SECTION[key]}.{key}"
-    if expected is float and isinstance(raw, int) and not isinstance(raw, bool):
-        raw = float(raw)
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        # TOML's integers are 64-bit, but tomllib reads any length (1e400 as digits)
+        if not -(2**63) <= raw < 2**63:
+            raise ConfigError(f"{where}: {name} is out of range, got {shown(raw)}")
+        raw = float(raw) if expected is float else raw
     ok = (
         isinstance(raw, list | tuple) and all(isinstance(v, str) for v in raw)
         if expected is list
         else isinstance(raw, expected) and not (expected is not bool and isinstance(raw, bool))
     )
     if not ok:
-        raise ConfigError(f"{where}: {name} must be {TYPE_NAMES[expected]}, got {raw!r}")
-    if expected is float and not math.isfinite(raw):
-        raise ConfigError(f"{where}: {name} must be a finite number, got {raw!r}")
-    if key == "language" and not _LANGUAGE.fullmatch(raw):
-        raise ConfigError(
-            f"{where}: {name} must be a language's name (letters, spaces, hyphens, "
-            f"parentheses; at most 40), got {raw[:60]!r}"
-        )
-    if key in CHOICES and raw not in CHOICES[key]:
-        raise ConfigError(f"{where}: {name} must be one of {', '.join(CHOICES[key])}, got {raw!r}")
-    if key in POSITIVE and raw <= 0:
-        raise ConfigError(f"{where}: {name} must be positive, got {raw!r}")
-    if key == "gpu_layers" and raw < 0:
-        raise ConfigError(f"{where}: {name} must be 0 or more, got {raw!r}")
+        raise ConfigError(f"{where}: {name} must be {TYPE_NAMES[expected]}, got {shown(raw)}")
+    problem = _problem(key, raw)
+    if problem:
+        raise ConfigError(f"{where}: {name} {problem}")
     return tuple(raw) if expected is list else raw
+
+
+def _problem(key: str, raw: Any) -> str:
+    """What is wrong with a value of the right type ("" when nothing is)."""
+    if isinstance(raw, float) and not math.isfinite(raw):
+        return f"must be a finite number, got {shown(raw)}"
+    if key == "language" and not is_language_name(raw):
+        return (
+            "must be a language's name (letters, spaces, hyphens, parentheses; at most "
+            f"{LANGUAGE_MAX}), got {shown(raw)}"
+        )
+    if key in PATHS and "\0" in raw:  # no file name holds one; os calls raise ValueError
+        return "is not a file name (it holds a NUL character)"
+    if key in CHOICES and raw not in CHOICES[key]:
+        return f"must be one of {', '.join(CHOICES[key])}, got {shown(raw)}"
+    if key in POSITIVE and raw <= 0:
+        return f"must be positive, got {shown(raw)}"
+    if key in MAXIMUM and raw > MAXIMUM[key]:
+        return f"must be at most {MAXIMUM[key]:g}, got {shown(raw)}"
+    if key == "gpu_layers" and raw < 0:
+        return f"must be 0 or more, got {shown(raw)}"
+    if key == "exclude" and (len(raw) > EXCLUDE_MAX or any(len(p) > EXCLUDE_MAX for p in raw)):
+        return (
+            f"may hold at most {EXCLUDE_MAX} globs of at most {EXCLUDE_MAX} characters, "
+            f"got {len(raw)} (longest {max(map(len, raw))})"
+        )
+    return ""
+
+
+def shown(raw: Any, *, quote: bool = True) -> str:
+    """``raw`` as an error quotes it: its repr (or, with ``quote=False``, a name as it is),
+    shortened, so that a 60 KB value in a cloned repository's file is still a short line."""
+    return shorten(repr(raw) if quote else str(raw), VALUE_SHOWN)
+
+
+def is_language_name(text: str) -> bool:
+    """Whether ``text`` may be a language's name: 1 to 40 characters, a letter first, then
+    letters of any script (with their combining marks, as हिन्दी and தமிழ் need), spaces,
+    hyphens and parentheses. No digits, punctuation or line breaks: it is written into the
+    instructions, and a sentence there is an instruction."""
+    import unicodedata
+
+    def fits(char: str) -> bool:
+        kind = unicodedata.category(char)
+        return kind.startswith(("L", "M")) or char in _LANGUAGE_PUNCTUATION
+
+    return (
+        0 < len(text) <= LANGUAGE_MAX
+        and unicodedata.category(text[0]).startswith("L")
+        and all(fits(c) for c in text)
+    )
 
 
 def read_file(path: Path, *, inside: Path | None = None) -> dict[str, Any]:
@@ -194,6 +258,10 @@ def read_file(path: Path, *, inside: Path | None = None) -> dict[str, Any]:
         raise ConfigError(f"{path}: not UTF-8 text") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    except ValueError as exc:  # int() refuses more than 4,300 digits; TOML allows 19
+        raise ConfigError(f"{path}: invalid TOML: a number too long to read") from exc
+    except RecursionError as exc:  # tomllib recurses into each nested array or table
+        raise ConfigError(f"{path}: invalid TOML: arrays or tables nested too deeply") from exc
 
 
 def _check_inside(path: Path, root: Path, where: str, what: str) -> Path:
@@ -203,10 +271,13 @@ def _check_inside(path: Path, root: Path, where: str, what: str) -> Path:
 
     resolved, top = path.resolve(), root.resolve()
     if not resolved.is_relative_to(top):
-        raise ConfigError(f"{where}: {what} {resolved} is outside the repository {top}")
+        named = shorten(str(resolved), PATH_SHOWN)
+        raise ConfigError(f"{where}: {what} {named} is outside the repository {top}")
     inner = resolved.relative_to(top)
-    if ".git" in inner.parts or redact.is_secret_file(resolved.name):
-        raise ConfigError(f"{where}: {what} {inner} may not be read (a git or secret file)")
+    # casefold: on a case-insensitive disk (macOS, Windows) .GIT/config is .git/config
+    if ".git" in (part.casefold() for part in inner.parts) or redact.is_secret_file(resolved.name):
+        named = shorten(str(inner), PATH_SHOWN)
+        raise ConfigError(f"{where}: {what} {named} may not be read (a git or secret file)")
     return resolved
 
 
@@ -222,12 +293,12 @@ def table_values(table: dict[str, Any], where: str, *, repo: bool = False) -> di
     out: dict[str, Any] = {}
     for section, body in table.items():
         if section not in SECTIONS:
-            raise ConfigError(f"{where}: unknown section [{section}]")
+            raise ConfigError(f"{where}: unknown section [{shown(section, quote=False)}]")
         if not isinstance(body, dict):
             raise ConfigError(f"{where}: {section} must be a table ([{section}])")
         for key, raw in body.items():
             if KEY_SECTION.get(key) != section:
-                raise ConfigError(f"{where}: unknown key {section}.{key}")
+                raise ConfigError(f"{where}: unknown key {section}.{shown(key, quote=False)}")
             if repo and key in REPO_FORBIDDEN:
                 raise ConfigError(
                     f"{where}: {section}.{key} may only be set in your own config "
@@ -252,7 +323,7 @@ def _parse_env(key: str, raw: str, where: str) -> Any:
         if expected is list:
             return [part.strip() for part in raw.split(",") if part.strip()]
     except ValueError as exc:
-        raise ConfigError(f"{where} must be {TYPE_NAMES[expected]}, got {raw!r}") from exc
+        raise ConfigError(f"{where} must be {TYPE_NAMES[expected]}, got {shown(raw)}") from exc
     return raw
 
 

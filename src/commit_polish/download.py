@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from commit_polish.catalog import MB, Artifact
-from commit_polish.errors import ChecksumError, DownloadError
+from commit_polish.errors import ChecksumError, DownloadError, NetworkError
 
 CHUNK = 1 << 20
 PART_SUFFIX = ".part"
@@ -273,6 +274,20 @@ class _Part:
         self.path.unlink(missing_ok=True)
 
 
+def unreachable(exc: BaseException, host: str) -> str | None:
+    """Why ``host`` cannot be reached at all (its name does not resolve, or it refuses), or
+    None for a failure worth retrying. Asking again does not make a name resolve: an offline
+    machine should hear so at once, not after a minute of backoff."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return f"{host} does not resolve (is this machine offline?)"
+        if isinstance(seen, ConnectionRefusedError):
+            return f"{host} refused the connection"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 class _Retry(Exception):
     """A failure worth another attempt (429/5xx, timeout, dropped connection)."""
 
@@ -380,6 +395,12 @@ def _attempt(job: _Job) -> None:
         try:
             response = job.client.send(request, stream=True)
         except httpx.TransportError as exc:
+            reason = unreachable(exc, urlsplit(url).hostname or url)
+            if reason is not None:
+                raise NetworkError(
+                    f"{job.artifact.name}: {reason}; check the network and run the command again",
+                    reason,
+                ) from exc
             raise _Retry(f"{type(exc).__name__} for {url}: {exc}") from exc
         try:
             location = response.headers.get("location")
@@ -400,9 +421,11 @@ def _download(job: _Job, *, retries: int, sleep: Sleep) -> None:
             return
         except _Retry as exc:
             if attempt == retries:
-                raise DownloadError(
-                    f"{job.artifact.name}: {exc.reason}; gave up after {retries + 1} attempts; "
-                    "check the network and run the command again (the download resumes)"
+                reason = f"{exc.reason}; gave up after {retries + 1} attempts"
+                raise NetworkError(
+                    f"{job.artifact.name}: {reason}; check the network and run the command "
+                    "again (the download resumes)",
+                    reason,
                 ) from exc
             delay = exc.delay if exc.delay is not None else min(2.0**attempt, MAX_BACKOFF)
             job.progress.line(f"{job.artifact.name}: {exc.reason}; retrying in {delay:.0f}s")

@@ -51,6 +51,15 @@ class DownloadError(CommitPolishError):
     """A download failed: network, HTTP status, disk."""
 
 
+class NetworkError(DownloadError):
+    """A file could not be fetched over the network (no name, refused, gave up retrying);
+    ``reason`` is the cause without the advice, for a caller that knows better advice."""
+
+    def __init__(self, text: str, reason: str = "") -> None:
+        super().__init__(text)
+        self.reason = reason or text
+
+
 class ChecksumError(DownloadError):
     """A downloaded file does not have the sha256 it must have."""
 
@@ -66,7 +75,26 @@ def classify(
     command. Anything that is not ours is an internal error: one line, never a traceback.
     ``kept`` says what was left untouched (the hook: "; message left as git wrote it")."""
     if isinstance(exc, CommitPolishError):
-        return str(exc), EXIT_ERROR
+        return printable(str(exc)), EXIT_ERROR
     if isinstance(exc, KeyboardInterrupt):
         return interrupted, EXIT_INTERRUPTED
-    return f"internal error ({type(exc).__name__}: {exc}){kept} ({REPORT_HINT})", EXIT_INTERNAL
+    line = f"internal error ({type(exc).__name__}: {exc}){kept} ({REPORT_HINT})"
+    return printable(line), EXIT_INTERNAL
+
+
+# How much of a name, value or path an error quotes: a cloned repository's file may hold
+# 64 KiB of one, and the line must stay readable.
+VALUE_SHOWN = 60
+PATH_SHOWN = 200
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text``, cut to ``limit`` characters with an ellipsis when longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable (newlines, terminal escapes,
+    bidi overrides) written as its escape: a message may quote a cloned repository's keys,
+    paths and placeholders, and must still be one line that cannot rewrite the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

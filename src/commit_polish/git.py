@@ -322,19 +322,6 @@ def _revision_and_paths(base: str | None, leave_out: Sequence[str]) -> list[str]
     return [*([base] if base else []), "--", *([":/", *excluded] if excluded else [])]
 
 
-def large_staged_files(
-    limit: int, cwd: Path | str | None = None, *, base: str | None = None
-) -> dict[str, tuple[int, bool]]:
-    """Staged files whose new content is over ``limit`` bytes, with their sizes and whether
-    they are new, from the blobs' sizes alone: a diff of such a file would be read, and
-    held, whole."""
-    return {
-        path: (size, status == "added")
-        for path, (size, status) in staged_sizes(cwd, base=base).items()
-        if size > limit
-    }
-
-
 def staged_sizes(
     cwd: Path | str | None = None, *, base: str | None = None
 ) -> dict[str, tuple[int, str]]:
@@ -393,6 +380,19 @@ def empty_tree(cwd: Path | str | None = None) -> str:
     )
 
 
+def names_head(revision: str, cwd: Path | str | None = None) -> bool:
+    """Whether ``revision`` is the commit HEAD points at."""
+    proc = run(["rev-parse", f"{revision}^{{commit}}", "HEAD^{commit}", "--"], cwd=cwd, check=False)
+    shas = proc.stdout.decode().split()
+    return proc.returncode == 0 and len(shas) == 3 and shas[0] == shas[1]
+
+
+def is_merge(revision: str, cwd: Path | str | None = None) -> bool:
+    """Whether ``revision`` names a commit with more than one parent."""
+    proc = run(["rev-parse", "-q", "--verify", f"{revision}^2"], cwd=cwd, check=False)
+    return proc.returncode == 0
+
+
 def trailers(message_text: str, cwd: Path | str | None = None) -> list[str]:
     """The trailer lines of a message (``Signed-off-by: …``), found as git finds them:
     the last paragraph, when it is made of ``Key: value`` lines."""
@@ -411,8 +411,15 @@ def branch(cwd: Path | str | None = None) -> str:
     return proc.stdout.decode("utf-8", "replace").strip()
 
 
+# git log re-encodes messages to i18n.logOutputEncoding, which defaults to
+# i18n.commitEncoding: a Latin-1 repository's subjects would reach the prompt as mojibake.
+_LOG_IN_UTF8 = "--encoding=UTF-8"
+
+
 def recent_subjects(count: int, cwd: Path | str | None = None) -> list[str]:
-    proc = run(["log", f"-n{count}", "--no-merges", "--format=%s"], cwd=cwd, check=False)
+    proc = run(
+        ["log", f"-n{count}", "--no-merges", _LOG_IN_UTF8, "--format=%s"], cwd=cwd, check=False
+    )
     if proc.returncode != 0:  # unborn branch: no history yet
         return []
     return [s for s in proc.stdout.decode("utf-8", "replace").splitlines() if s.strip()]
@@ -477,7 +484,7 @@ def log_commits(count: int, cwd: Path | str | None = None) -> list[tuple[str, st
     """(sha, parent, subject) of the last ``count`` non-merge commits that have a parent
     (the root commit has no diff to replay), newest first."""
     proc = run(
-        ["log", f"-n{count}", "--no-merges", "--format=%H%x00%P%x00%s", "HEAD"],
+        ["log", f"-n{count}", "--no-merges", _LOG_IN_UTF8, "--format=%H%x00%P%x00%s", "HEAD"],
         cwd=cwd,
         check=False,
     )

@@ -19,7 +19,7 @@ from commit_polish.errors import LLMError
 from commit_polish.form import BODY_WIDTH, Spec
 from commit_polish.llm import Reply, Request
 
-BODY_LINES = 8  # small models loop in the body until max_tokens; a good body is short
+BODY_LINES = 6  # small models loop in the body until max_tokens; a good body is short
 # A plain subject starts with an imperative verb: small models otherwise open with prose
 # about the code ("Your code is a good example of…") instead of a message.
 PLAIN_VERBS = (

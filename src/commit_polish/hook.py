@@ -18,6 +18,7 @@ from commit_polish import envvars, errors, git, message
 from commit_polish.errors import CommitPolishError
 
 if TYPE_CHECKING:
+    from commit_polish.request import Staged
     from commit_polish.validate import Generation
 
 SOURCES_LEFT_ALONE = {"merge", "squash"}
@@ -97,10 +98,12 @@ def start_request(ctx: Context) -> str:
     from commit_polish import localonly
 
     api_base = destination(ctx)
-    localonly.check_listening(api_base, ctx.cfg.ai.timeout)
+    localonly.check_listening(
+        api_base, ctx.cfg.ai.timeout, external=ctx.cfg.llamafile.external_server
+    )
     # Everything the request path imports of ours, before LiteLLM's import starts in the
     # other thread, so that the two never wait on each other's import locks.
-    from commit_polish import llm, request, validate  # noqa: F401
+    from commit_polish import facts, llm, request, rules, validate  # noqa: F401
 
     llm.prewarm()
     ctx.api_base = api_base
@@ -109,37 +112,61 @@ def start_request(ctx: Context) -> str:
 
 def generate(ctx: Context, *, draft: str, comment: str, base: str | None = None) -> Generation:
     """A validated message for what is staged, with the replies' timings and token counts;
-    one invalid answer is retried once with a correction. CommitPolishError when the staged
-    content changed while the model was working (the message would describe something
-    else)."""
-    from commit_polish import backend, deadline, request, validate
+    one invalid answer is retried once with a correction. A change a rule can say
+    (``rules.py``) gets its message with no server contacted. CommitPolishError when the
+    staged content changed while the model was working (the message would describe
+    something else)."""
+    from commit_polish import deadline, request
 
+    destination(ctx)  # a remote server is refused before anything is read
     tree = git.write_tree()
-    with deadline.within(ctx.cfg.ai.timeout):  # probes, token counts and the model
-        built = request.build(ctx.cfg, start_request(ctx), draft=draft, base=base)
-        req = built.request
-        status = LiveStatus(req.model) if sys.stderr.isatty() else None
-        try:
-            if built.llama_cpp:
-                backend.prefill(
-                    req.api_base,
-                    req.model,
-                    req.messages,
-                    timeout=req.timeout,
-                    status=status.update if status else None,
-                )
-            result = validate.ask(
-                req, built.shape, comment=comment, status=status.update if status else None
-            )
-        finally:
-            if status:
-                status.clear()
+    with deadline.within(ctx.cfg.ai.timeout):  # git, probes, token counts and the model
+        staged = request.read_staged(ctx.cfg, base)
+        result = by_rule(ctx.cfg, staged, draft)
+        if result is None:
+            result = _ask_model(ctx, staged, draft=draft, comment=comment)
     if git.write_tree() != tree:
         raise CommitPolishError(
             f"the staged changes changed while the model was working{KEPT} "
             "(commit again for a fresh one)"
         )
     return result
+
+
+def by_rule(cfg: config_mod.Config, staged: Staged, draft: str) -> Generation | None:
+    """The message of a change that needs no model (``rules.py``): not when the rules are
+    off (``message.rules``), nor over a draft of the user's, which only a model polishes."""
+    if draft or not cfg.message.rules:
+        return None
+    from commit_polish import facts, rules, validate
+
+    found = rules.apply(facts.gather(staged.prepared.files), staged.shape)
+    if found is None:
+        return None
+    return validate.Generation(text=found.text, shape=staged.shape, rule=found.name)
+
+
+def _ask_model(ctx: Context, staged: Staged, *, draft: str, comment: str) -> Generation:
+    from commit_polish import backend, request, validate
+
+    built = request.build(ctx.cfg, start_request(ctx), draft=draft, staged=staged)
+    req = built.request
+    status = LiveStatus(req.model) if sys.stderr.isatty() else None
+    try:
+        if built.llama_cpp:
+            backend.prefill(
+                req.api_base,
+                req.model,
+                req.messages,
+                timeout=req.timeout,
+                status=status.update if status else None,
+            )
+        return validate.ask(
+            req, built.shape, comment=comment, status=status.update if status else None
+        )
+    finally:
+        if status:
+            status.clear()
 
 
 class LiveStatus:
@@ -183,26 +210,40 @@ def run_hook(
     action = action_for(source, ctx.cfg)
     if action is None:
         return f"{source} message kept"
-    # An amended commit is described whole: against HEAD's parent, not HEAD.
-    base = git.amend_base() if action.mode == "regenerate" else None
+    base = _base(action, sha)
     busy = _nothing_to_describe(base)
     if busy:
         return busy
+    if action.mode == "regenerate" and sha and git.is_merge(sha):
+        # Its message says what was merged; a diff against the first parent would have the
+        # model describe the whole merged branch as one change.
+        return "a merge's message kept"
     encoding = _commit_encoding()
     original = _read_message(msg_file, encoding)
     comment = git.comment_string(original)
     draft = message.user_text(original, comment) if action.mode != "generate" else ""
     if message.written_by_git(draft):
         return "git's own message kept (fixup!, squash!, amend! or a revert)"
-    start_request(ctx)
     # The prompt must be valid UTF-8 whatever bytes the user's draft holds.
     prompt_draft = message.encode(draft, encoding).decode(encoding, "replace")
     new = generate(ctx, draft=prompt_draft, comment=comment, base=base).text
     ours = "\n".join(message.parse(original, comment).text_lines)
-    new = message.with_trailers(new, git.trailers(ours), invented=bool(git.trailers(new)))
+    kept = message.last_paragraph(ours) if git.trailers(ours) else []
+    new = message.with_trailers(new, kept, invented=bool(git.trailers(new)))
     content = _content(action, new, original, draft, comment)
     _write_message(msg_file, original, content, encoding)
     return None
+
+
+def _base(action: Action, sha: str | None) -> str | None:
+    """What the new commit is compared with: HEAD (None), or for ``--amend`` (git names
+    HEAD as the commit whose message it reuses) HEAD's parent, so that the whole amended
+    commit is described. ``-c``/``-C`` of another commit make a new commit on HEAD. git
+    passes the same arguments for ``-c HEAD`` as for ``--amend``, and for ``--amend -C X``
+    as for ``-C X``: those two are taken as an amend and as a new commit."""
+    if action.mode != "regenerate" or not sha or not git.names_head(sha):
+        return None
+    return git.amend_base()
 
 
 def _nothing_to_describe(base: str | None) -> str | None:
@@ -220,11 +261,20 @@ def _commit_encoding() -> str:
 
     name = git.config_value("i18n.commitEncoding") or message.ENCODING
     try:
-        return codecs.lookup(name).name
-    except LookupError:
+        codec = codecs.lookup(name).name
+        # git reads the file as bytes and refuses a NUL: UTF-16 or UTF-32 text (a NUL in
+        # every ASCII character) could never be committed, nor read as git wrote it.
+        ascii_compatible = "\n#".encode(codec) == b"\n#"
+    except LookupError:  # unknown, or not a text encoding (base64, rot13)
         raise CommitPolishError(
             f"i18n.commitEncoding = {name!r} is not an encoding commit-polish knows{KEPT}"
         ) from None
+    if not ascii_compatible:
+        raise CommitPolishError(
+            f"i18n.commitEncoding = {name!r} is not ASCII-compatible, and git cannot commit "
+            f"a message in it{KEPT} (use UTF-8)"
+        )
+    return codec
 
 
 def _read_message(msg_file: Path, encoding: str) -> str:
@@ -253,7 +303,14 @@ def _content(action: Action, new: str, original: str, draft: str, comment: str) 
 def _write_message(msg_file: Path, original: str, content: str, encoding: str) -> None:
     from commit_polish.files import write_atomic
 
-    if message.decode(msg_file.read_bytes(), encoding) != original:
+    try:
+        now = message.decode(msg_file.read_bytes(), encoding)
+    except OSError as exc:
+        raise CommitPolishError(
+            f"cannot read the message file {msg_file} again: {exc.strerror or exc}"
+            " (it went away while the model was working); nothing written"
+        ) from exc
+    if now != original:
         raise CommitPolishError(
             "the message file changed while the model was working; left as it is"
         )
@@ -311,5 +368,4 @@ def staged_message() -> str:
     if not git.has_staged_changes():
         raise CommitPolishError("nothing staged (stage changes with: git add)")
     ctx = load_context()
-    start_request(ctx)
     return generate(ctx, draft="", comment=git.comment_string()).text

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from commit_polish import deadline, envvars, localonly, prompt
-from commit_polish.errors import START_SERVER, LLMError
+from commit_polish.errors import LLMError
 
 MAX_REPLY_CHARS = 100_000
 
@@ -31,6 +31,7 @@ class Request:
     max_tokens: int
     timeout: float
     extra_body: dict[str, Any] = field(default_factory=dict)
+    external_server: bool = False  # the user runs the server: say so when it is down
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Reply:
     completion_tokens: int | None
     seconds: float
     cached_tokens: int | None = None  # prompt tokens the server took from its cache
+    truncated: bool = False  # generation stopped at max_tokens, maybe mid-sentence
 
 
 def _import_litellm() -> Any:
@@ -155,7 +157,7 @@ def _translate(exc: BaseException, req: Request) -> LLMError:
     if "Timeout" in name:
         return _no_answer(req)
     if "Connection" in name or detail.startswith("Connection error"):
-        return LLMError(f"no server at {req.api_base} (start it with: {START_SERVER})")
+        return localonly.no_server(req.api_base, external=req.external_server)
     if "NotFound" in name:
         return LLMError(
             f"the server at {req.api_base} does not know model {req.model!r} "
@@ -226,13 +228,14 @@ def _call(req: Request) -> Reply:
         completion_tokens=getattr(usage, "completion_tokens", None),
         seconds=time.monotonic() - started,
         cached_tokens=getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", None),
+        truncated=getattr(choices[0], "finish_reason", None) == "length",
     )
 
 
 def complete(req: Request, *, status: deadline.Status | None = None) -> Reply:
     """Send ``req`` and return the reply text, within ``req.timeout`` seconds in all."""
     end = time.monotonic() + deadline.remaining(req.timeout)
-    localonly.check_listening(req.api_base, req.timeout)
+    localonly.check_listening(req.api_base, req.timeout, external=req.external_server)
     outcome: dict[str, Any] = {}
 
     def work() -> None:

@@ -15,7 +15,18 @@ from urllib.parse import urlsplit
 from commit_polish.errors import START_SERVER, LLMError
 
 
-def check_listening(api_base: str, timeout: float) -> None:
+def no_server(api_base: str, *, external: bool = False) -> LLMError:
+    """The error for a server that does not answer, with the step that starts it: ours
+    (``serve --detach``) or, for a server the user runs (``install --server``), theirs."""
+    if external:
+        return LLMError(
+            f"no server at {api_base} (start your server there, "
+            "or use another: commit-polish install --server URL)"
+        )
+    return LLMError(f"no server at {api_base} (start it with: {START_SERVER})")
+
+
+def check_listening(api_base: str, timeout: float, *, external: bool = False) -> None:
     """Raise LLMError when nothing accepts TCP connections at ``api_base``."""
     parts = urlsplit(api_base)
     if not parts.hostname:
@@ -25,7 +36,7 @@ def check_listening(api_base: str, timeout: float) -> None:
         with socket.create_connection((parts.hostname, port), timeout=min(timeout, 3.0)):
             pass
     except OSError as exc:
-        raise LLMError(f"no server at {api_base} (start it with: {START_SERVER})") from exc
+        raise no_server(api_base, external=external) from exc
 
 
 # Providers whose LiteLLM default server is on this machine when no api_base is given:

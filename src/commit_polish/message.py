@@ -10,7 +10,7 @@ import codecs
 import re
 from dataclasses import dataclass
 
-from commit_polish.form import BODY_WIDTH
+from commit_polish.form import BODY_WIDTH, CONVENTIONAL
 
 ENCODING = "utf-8"
 ERRORS = "surrogateescape"
@@ -88,15 +88,49 @@ def user_text(text: str, comment: str) -> str:
     return "\n".join(parse(text, comment).text_lines).strip()
 
 
+def last_paragraph(text: str) -> list[str]:
+    """The lines of ``text``'s last paragraph, as written: where git looks for trailers.
+    Kept verbatim, not as ``git interpret-trailers --parse`` prints them (it unfolds
+    continuation lines, respaces ``Key:value`` and leaves out the block's other lines)."""
+    lines = text.split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    start = len(lines)
+    while start and lines[start - 1].strip():
+        start -= 1
+    return lines[start:]
+
+
 def with_trailers(generated: str, kept: list[str], *, invented: bool) -> str:
     """``generated`` ending in git's trailers ``kept`` (``Signed-off-by:`` from -s, a
     template's ``Co-authored-by:``, an amended commit's ``Change-Id:``). With ``invented``
-    (the model wrote a trailer block), its last paragraph is dropped first: a model does not
-    know who signed off or co-authored."""
+    (git finds a trailer block in what the model wrote), that block's trailers are dropped
+    first: a model does not know who signed off or co-authored."""
     text = generated.rstrip("\n")
-    if invented and "\n\n" in text:
-        text = text.rsplit("\n\n", 1)[0].rstrip("\n")
+    if invented:
+        text = _without_trailer_lines(text)
     return text + ("\n\n" + "\n".join(kept) if kept else "")
+
+
+# git's trailer token: letters, digits and dashes before the colon.
+_TRAILER_LINE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*\s*:")
+
+
+def _without_trailer_lines(text: str) -> str:
+    """``text`` without the ``Key: value`` lines (and their indented continuations) of its
+    last paragraph. git also counts a paragraph as trailers when only a quarter of its lines
+    are, say one ``Signed-off-by:`` below the model's prose: the prose stays."""
+    head, sep, last = text.rpartition("\n\n")
+    if not sep:  # the subject is never a trailer
+        return text
+    prose: list[str] = []
+    in_trailer = False
+    for line in last.split("\n"):
+        in_trailer = bool(_TRAILER_LINE.match(line)) or (in_trailer and line[:1].isspace())
+        if not in_trailer:
+            prose.append(line)
+    rest = "\n".join(prose).strip("\n")
+    return head.rstrip("\n") + ("\n\n" + rest if rest.strip() else "")
 
 
 def as_comments(text: str, comment: str) -> list[str]:
@@ -123,13 +157,22 @@ def compose(message: str, original: str, comment: str, *, keep_old: str | None =
 # ---------------------------------------------------------------- reply cleaning
 
 # What a terminal or git would act on rather than show: escape sequences (CSI colours, OSC
-# hyperlinks and titles, two-character ESC codes), C0 and C1 control characters but the
-# newline (a NUL makes git refuse the commit), DEL, and the bidirectional-text controls that
-# make a line read other than it is. Tabs become spaces.
+# hyperlinks and titles, DCS/APC/PM/SOS strings, two-character ESC codes), C0 and C1 control
+# characters but the newline (a NUL makes git refuse the commit), DEL, and the
+# bidirectional-text controls that make a line read other than it is. Tabs become spaces.
+# An unterminated string ends at its line: it must not swallow the message below it.
 _ESCAPES = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -~]?|\x9b[0-?]*[ -/]*[@-~]"
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b[\]P^_X][^\x07\x1b\n]*(?:\x07|\x1b\\)?"
+    r"|\x1b[ -~]?"
+    r"|\x9b[0-?]*[ -/]*[@-~]"
 )
-_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# The bidi marks (LRM, RLM, ALM) and a BOM are invisible too; zero-width joiners are not
+# touched (emoji sequences are made of them).
+_CONTROLS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
+_LINE_BREAKS = re.compile("\r\n?|[\u2028\u2029]")
 # A body longer than this is a model that did not stop, not a description.
 MAX_BODY_LINES = 60
 
@@ -137,20 +180,20 @@ MAX_BODY_LINES = 60
 # Subjects git writes for autosquash, and the text of ``git revert``: rewording them would
 # break ``rebase --autosquash`` or hide which commit was reverted.
 _AUTOSQUASH = re.compile(r"^(?:fixup|squash|amend)! ")
-_REVERTS = re.compile(r"^This reverts commit [0-9a-f]{7,64}\.?$", re.MULTILINE)
+# git revert's line, in its three forms: "<sha>.", a merge's "<sha>, reversing" and
+# revert.reference's "<abbrev> (subject, date)." (whose subject git leaves for the user).
+_REVERTS = re.compile(r"^This reverts commit [0-9a-f]{7,64}(?:\.|, reversing$| \()", re.MULTILINE)
 
 
 def written_by_git(text: str) -> bool:
     """Whether ``text`` (the user's part of the file) is a message git itself wrote."""
     subject = text.lstrip("\n").split("\n", 1)[0]
-    if _AUTOSQUASH.match(subject):
-        return True
-    return subject.startswith(('Revert "', 'Reapply "')) and bool(_REVERTS.search(text))
+    return bool(_AUTOSQUASH.match(subject) or _REVERTS.search(text))
 
 
 def strip_controls(text: str) -> str:
     """``text`` without what would not be shown as written (see ``_ESCAPES``)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _LINE_BREAKS.sub("\n", text)
     text = _ESCAPES.sub("", text).expandtabs(4)
     return _CONTROLS.sub("", text)
 
@@ -247,6 +290,52 @@ def _wrap_body(lines: list[str], width: int) -> list[str]:
     return out
 
 
+_ITEM_START = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
+
+
+def _cut_body(lines: list[str], limit: int) -> list[str]:
+    """At most ``limit`` lines; a paragraph or list item the cut would split is left out
+    whole, unless it is all there is (a message must not end mid-sentence)."""
+    kept = lines[:limit]
+    if len(lines) <= limit or not kept[-1].strip():
+        return kept
+    after = lines[limit]
+    if not after.strip() or _ITEM_START.match(after):
+        return kept  # the cut falls between two items
+    start = limit - 1  # back to where the split item begins
+    while start > 0 and kept[start - 1].strip() and not _ITEM_START.match(kept[start]):
+        start -= 1
+    return kept[:start] if any(line.strip() for line in kept[:start]) else kept
+
+
+def _said(line: str) -> str:
+    """A line as a reader compares it: no list marker, case or punctuation."""
+    return " ".join(re.findall(r"\w+", _ITEM_START.sub("", line).lower()))
+
+
+def until_repeat(subject: str, lines: list[str]) -> list[str]:
+    """The body up to its first line that says again what the subject or an earlier line
+    said: a small model that starts repeating itself goes on until max_tokens."""
+    found = CONVENTIONAL.match(subject)
+    seen = {_said(found.group("desc") if found else subject)}
+    for n, line in enumerate(lines):
+        said = _said(line)
+        if said and said in seen:
+            return lines[:n]
+        seen.add(said)
+    return lines
+
+
+def without_last_line(text: str) -> str:
+    """A message whose generation was cut at max_tokens, without the body line the cut
+    left half written (the subject is kept whole: the grammar ends it before a body)."""
+    subject, sep, body = text.partition("\n\n")
+    lines = body.split("\n")[:-1]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return subject + (sep + "\n".join(lines) if lines else "")
+
+
 def clean_reply(reply: str, *, subject_max: int = 72, comment: str = "#", body: bool = True) -> str:
     """Turn a model's reply into a commit message, or raise NotAMessage if there is none.
 
@@ -282,11 +371,12 @@ def clean_reply(reply: str, *, subject_max: int = 72, comment: str = "#", body: 
         if not line.strip() and body_lines and not body_lines[-1].strip():
             continue
         body_lines.append(line)
+    body_lines = until_repeat(subject, body_lines)
     while body_lines and not body_lines[-1].strip():
         body_lines.pop()
     result = subject
     if body and body_lines:
-        wrapped = _wrap_body(body_lines, BODY_WIDTH)[:MAX_BODY_LINES]
+        wrapped = _cut_body(_wrap_body(body_lines, BODY_WIDTH), MAX_BODY_LINES)
         while not wrapped[-1].strip():
             wrapped.pop()
         result += "\n\n" + "\n".join(wrapped)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from commit_polish.errors import ConfigError
+from commit_polish.errors import PATH_SHOWN, ConfigError, shorten
 from commit_polish.form import DEFAULT_TYPES
 
 PLACEHOLDERS = {
@@ -74,16 +74,31 @@ def system_prompt(opts: Options) -> str:
     return "\n".join(f"- {rule}" for rule in rules)
 
 
-def load_template(path: str) -> tuple[str, str]:
-    """(template text, where) for a configured template path, or the built-in one."""
+def load_template(path: str, *, setting: str = "") -> tuple[str, str]:
+    """(template text, where) for a configured template path, or the built-in one. An error
+    names ``setting`` too (the file or variable that set message.template): that is what
+    the user has to change."""
     if not path:
         return DEFAULT_TEMPLATE, "built-in template"
     from commit_polish import redact
-    from commit_polish.files import read_small
 
     file = Path(path).expanduser()  # a repository's own value is checked in config.py
     try:
-        text = read_small(file).decode("utf-8")
+        text = _read_template(file)
+        check_template(text, shorten(str(file), PATH_SHOWN))
+    except ConfigError as exc:
+        if not setting:
+            raise
+        raise ConfigError(f"{exc} (message.template, set in {setting})") from exc
+    # Its text goes to the model as it is: the same secret rules as for the diff.
+    return redact.redact_text(text), str(file)
+
+
+def _read_template(file: Path) -> str:
+    from commit_polish.files import read_small
+
+    try:
+        return read_small(file).decode("utf-8")
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         reason = (
             exc.strerror
@@ -92,32 +107,49 @@ def load_template(path: str) -> tuple[str, str]:
             if isinstance(exc, UnicodeDecodeError)
             else str(exc)
         )
-        raise ConfigError(f"template {file}: cannot read: {reason}") from exc
-    check_template(text, str(file))
-    # Its text goes to the model as it is: the same secret rules as for the diff.
-    return redact.redact_text(text), str(file)
+        named = shorten(str(file), PATH_SHOWN)
+        raise ConfigError(f"template {named}: cannot read: {reason}") from exc
 
 
-# ``{{`` and ``}}`` are literal braces; ``{name}`` a placeholder; any other brace is wrong.
-_FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+# ``{{`` and ``}}`` are literal braces; ``{name}`` a placeholder; any other brace is wrong. A
+# field may nest one more (``{diff:{branch.__class__}}``, as str.format allows), so an error
+# can quote it whole.
+_FIELD = re.compile(r"\{\{|\}\}|\{((?:[^{}]|\{[^{}]*\})*)\}|[{}]")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SHOWN = 40  # characters of a bad placeholder quoted in an error
 
 
 def check_template(text: str, where: str) -> None:
     """A template may hold only ``{name}`` placeholders: no format spec, conversion,
     attribute or index (``{diff:>9}``, ``{diff!r}``, ``{branch.x}``), which str.format
-    would evaluate."""
-    known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+    would evaluate; and each at most once, since the prompt budget sizes the diff and the
+    file list for one copy (a 64 KiB template of {diff} would be 130 MB). ConfigError naming
+    ``where``, the line and the bad field otherwise."""
+    seen: set[str] = set()
     for match in _FIELD.finditer(text):
         token, name = match.group(0), match.group(1)
         if token in ("{{", "}}"):
             continue
-        if name is None:
-            raise ConfigError(
-                f"template {where}: a lone {token!r} (write literal braces as {{{{ }}}})"
-            )
-        if name not in PLACEHOLDERS:
-            shown = token if len(token) <= 40 else token[:37] + "…}"
-            raise ConfigError(f"template {where}: unknown placeholder {shown} (known: {known})")
+        if name is not None and name in PLACEHOLDERS and name not in seen:
+            seen.add(name)
+            continue
+        at = f"template {where}, line {text.count(chr(10), 0, match.start()) + 1}"
+        if name in seen:
+            raise ConfigError(f"{at}: {token} a second time (each placeholder may appear once)")
+        raise ConfigError(f"{at}: {_field_problem(token, name)}")
+
+
+def _field_problem(token: str, name: str | None) -> str:
+    known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+    if name is None:
+        return f"a lone {token!r} (write literal braces as {{{{ }}}})"
+    shown = token if len(token) <= _SHOWN else token[: _SHOWN - 3] + "…}"
+    if _NAME.fullmatch(name):
+        return f"unknown placeholder {shown} (known: {known})"
+    return (
+        f"placeholder {shown} is not a plain {{name}}: no format spec, conversion, "
+        f"attribute or index (known: {known})"
+    )
 
 
 def draft_note(draft: str) -> str:

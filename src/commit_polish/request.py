@@ -7,6 +7,7 @@ that LiteLLM's background import never competes with ours for the import lock.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from commit_polish import budget, deadline, git, grammar, llm, prompt, redact, style
@@ -23,12 +24,20 @@ class Built:
     llama_cpp: bool  # the server answered /props: it reads a prefill into its cache
 
 
-def build(cfg: Config, api_base: str, *, draft: str = "", base: str | None = None) -> Built:
-    """The model request for what is staged now (compared with HEAD, or with ``base`` for
-    an amended commit), with secrets redacted."""
+@dataclass(frozen=True)
+class Staged:
+    """What is staged, read once: the diff, the branch and the form a message must take
+    (for the rules, which need no model, and for the request)."""
+
+    prepared: diff_mod.Prepared
+    branch: str
+    shape: style.Shape
+
+
+def read_staged(cfg: Config, base: str | None = None) -> Staged:
+    """What is staged now, compared with HEAD (or with ``base`` for an amended commit)."""
     with deadline.step("reading the staged diff"):
         prepared, raw = read_diff(cfg, base)
-    template, _where = prompt.load_template(cfg.message.template)
     branch = git.branch()
     shape = style.shape(
         cfg,
@@ -36,6 +45,24 @@ def build(cfg: Config, api_base: str, *, draft: str = "", base: str | None = Non
         branch=branch,
         paths=[f.path for f in prepared.files],
         diff_text=raw.decode("utf-8", "replace"),
+    )
+    return Staged(prepared=prepared, branch=branch, shape=shape)
+
+
+def build(
+    cfg: Config,
+    api_base: str,
+    *,
+    draft: str = "",
+    base: str | None = None,
+    staged: Staged | None = None,
+) -> Built:
+    """The model request for what is staged now (``staged``, or read now), with secrets
+    redacted."""
+    staged = staged or read_staged(cfg, base)
+    prepared, branch, shape = staged.prepared, staged.branch, staged.shape
+    template, _where = prompt.load_template(
+        cfg.message.template, setting=cfg.sources.get("template", "")
     )
     opts = prompt.Options(
         style=shape.style,
@@ -65,11 +92,16 @@ def build(cfg: Config, api_base: str, *, draft: str = "", base: str | None = Non
         temperature=cfg.ai.temperature,
         max_tokens=cfg.ai.max_tokens,
         timeout=cfg.ai.timeout,
+        external_server=cfg.llamafile.external_server,
         extra_body={
             **fitted.extra_body,
             **grammar.fields(shape.spec, cfg.ai.model, api_base),
         },
     )
+    # The prompt's own words, which a reply must not read back: the rules and the template
+    # without what was filled in.
+    words = prompt.system_prompt(opts) + "\n" + prompt.render(template, dict.fromkeys(values, ""))
+    shape = dataclasses.replace(shape, instructions=words)
     return Built(request=req, shape=shape, llama_cpp=fitted.answered_props)
 
 

@@ -547,6 +547,11 @@ def options_from_config(
     from commit_polish import config
 
     cfg = config.load(None)
+    if cfg.llamafile.external_server:
+        raise ServerError(
+            f"the config uses your own server at {cfg.llamafile.api_base} (install --server): "
+            "start that one; or run 'commit-polish install' to download commit-polish's own"
+        )
     if not cfg.llamafile.path or not cfg.llamafile.model_path:
         raise ServerError("no runtime or model is configured; run: commit-polish install")
     moved = port is not None and port != cfg.llamafile.port

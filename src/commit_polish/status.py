@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from commit_polish import config, envvars, git, hookscript, paths, server
+from commit_polish import config, envvars, git, hookscript, managers, paths, server
 from commit_polish.errors import START_SERVER, ConfigError
 
 INSTALL = "commit-polish install"
@@ -77,8 +77,13 @@ def _file_check(name: str, value: str, own_dir: Path, fix: str) -> Check:
     return Check(name, True, f"{path} (your own file, not verified by commit-polish)", data=data)
 
 
+def _external_fix(base: str) -> str:
+    return f"start your server at {base} (or use another: commit-polish install --server URL)"
+
+
 def _server_check(cfg: config.Config) -> Check:
     base = cfg.llamafile.api_base
+    external = cfg.llamafile.external_server
     mine = server.running()
     data: dict[str, Any] = {"api_base": base, "pid": mine.pid if mine else None}
     state = server.health(base)
@@ -97,6 +102,11 @@ def _server_check(cfg: config.Config) -> Check:
             "wait a few seconds, then: commit-polish status",
             data,
         )
+    if external:
+        what = "is still loading" if state == "loading" else "does not answer"
+        if state == "other":
+            what = "answers, but not as a model server"
+        return Check("server", False, f"your server at {base} {what}", _external_fix(base), data)
     if state == "other":
         port = cfg.llamafile.port
         return Check(
@@ -117,10 +127,23 @@ def _hook_python(hook: Path) -> str | None:
     return None
 
 
+def _manager_check(cwd: Path | None) -> Check | None:
+    try:
+        done = managers.report(cwd)
+    except ConfigError as exc:
+        return Check("hook", False, str(exc), "fix the file named above")
+    if done is None:
+        return None
+    return Check("hook", done.ok, done.detail, done.fix, done.data)
+
+
 def _hook_check(cwd: Path | None) -> Check:
     state = hookscript.hook_state(cwd)
     if state is None:
         return Check("hook", None, "not inside a git repository", data={"repository": False})
+    managed = _manager_check(cwd)
+    if managed is not None:
+        return managed
     data: dict[str, Any] = {
         "path": str(state.path),
         "installed": state.installed,
@@ -146,10 +169,19 @@ def _hook_check(cwd: Path | None) -> Check:
 def collect(cwd: Path | None = None) -> list[Check]:
     repo = git.toplevel(cwd)
     config_check, cfg = _config_check(repo)
+    if cfg.llamafile.external_server:  # nothing of ours on disk to check
+        files = [
+            Check("runtime", None, "not needed: your own server (install --server)"),
+            Check("model", None, f"{cfg.ai.model}, asked of your server"),
+        ]
+    else:
+        files = [
+            _file_check("runtime", cfg.llamafile.path, paths.runtime_dir(), INSTALL),
+            _file_check("model", cfg.llamafile.model_path, paths.models_dir(), INSTALL),
+        ]
     return [
         config_check,
-        _file_check("runtime", cfg.llamafile.path, paths.runtime_dir(), INSTALL),
-        _file_check("model", cfg.llamafile.model_path, paths.models_dir(), INSTALL),
+        *files,
         _server_check(cfg),
         _hook_check(cwd),
     ]

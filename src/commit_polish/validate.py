@@ -15,7 +15,7 @@ from commit_polish.deadline import Status
 from commit_polish.errors import Unusable
 from commit_polish.form import BODY_WIDTH, CONVENTIONAL, Spec
 from commit_polish.llm import Reply, Request
-from commit_polish.style import Shape, apply_ticket
+from commit_polish.style import Shape, apply_ticket, split_ticket
 
 # Extensions that make ``name.ext`` a file name rather than a word ("e.g.", "v1.2").
 EXTENSIONS = frozenset(
@@ -162,6 +162,37 @@ def is_echo(text: str, diff_text: str) -> bool:
     return lines[0] in code and bool(_CODE_CHARS.search(lines[0]))
 
 
+_WORD = re.compile(r"\w+")
+# A subject that says one to three words over and over: "build: ire: ire: ire: …".
+_LOOP = re.compile(r"\b((?:\w+\W+){1,3}?)\1{2,}")
+# Shorter lines of the prompt's own words are too common to count as copied.
+MIN_COPIED = 24
+
+
+def _said(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def repeats_itself(subject: str) -> bool:
+    """Whether the subject says the same one to three words three times in a row."""
+    return bool(_LOOP.search(subject.lower() + " "))
+
+
+def copies_history(subject: str, history: tuple[str, ...]) -> bool:
+    """Whether the subject is an earlier commit's subject: an example copied, which
+    describes some other change."""
+    said = _said(split_ticket(subject)[2])
+    return bool(said) and any(said == _said(split_ticket(old)[2]) for old in history)
+
+
+def repeats_instructions(text: str, instructions: str) -> bool:
+    """Whether a line of the message is the prompt's own words ("The subject is a plain
+    sen…"): the model read the rules out instead of following them."""
+    said = _said(instructions)
+    lines = (_said(line) for line in text.splitlines())
+    return any(len(line) >= MIN_COPIED and line in said for line in lines)
+
+
 def style_problem(subject: str, spec: Spec) -> str | None:
     """Why ``subject`` is not in the style of ``spec``, or None."""
     body = subject
@@ -181,13 +212,27 @@ def style_problem(subject: str, spec: Spec) -> str | None:
     return None
 
 
-def check(text: str, spec: Spec, *, diff_text: str = "", paths: tuple[str, ...] = ()) -> list[str]:
+def check(
+    text: str,
+    spec: Spec,
+    *,
+    diff_text: str = "",
+    paths: tuple[str, ...] = (),
+    history: tuple[str, ...] = (),
+    instructions: str = "",
+) -> list[str]:
     """What is wrong with the cleaned message ``text`` (empty when nothing)."""
     problems = []
     subject, _sep, body = text.partition("\n")
     problem = style_problem(subject, spec)
     if problem:
         problems.append(problem)
+    if repeats_itself(subject):
+        problems.append("the subject repeats the same words; say what changed once")
+    if copies_history(subject, history):
+        problems.append("the subject is an earlier commit's subject; describe this change instead")
+    if repeats_instructions(text, instructions):
+        problems.append("it repeats the instructions instead of describing the change")
     if len(subject) > spec.subject_max:
         problems.append(
             f"the subject is {len(subject)} characters long; at most {spec.subject_max} allowed"
@@ -212,6 +257,7 @@ class Generation:
     replies: list[Reply] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # of the message returned, if any
     shape: Shape | None = None  # the form the message was asked for
+    rule: str | None = None  # the rule that wrote it with no model (rules.py), if one did
 
     @property
     def seconds(self) -> float:
@@ -227,6 +273,12 @@ class Generation:
 # fill the server's context. Both are bounded, so budget.RETRY_TOKENS leaves room for them.
 RETRY_ANSWER_CHARS = 300
 PROBLEMS_CHARS = 300
+
+
+def said_before(reply: str) -> str:
+    """The first answer as the repair request quotes it: without its control characters
+    (a NUL or an escape sequence goes back to no server), and short."""
+    return message_mod.strip_controls(reply)[:RETRY_ANSWER_CHARS]
 
 
 def correction(problems: list[str]) -> str:
@@ -267,7 +319,16 @@ def ask(
         except message_mod.NotAMessage as exc:
             text, problems = "", [str(exc)]
         else:
-            problems = check(text, shape.spec, diff_text=shape.diff_text, paths=shape.paths)
+            if reply.truncated:
+                text = message_mod.without_last_line(text)
+            problems = check(
+                text,
+                shape.spec,
+                diff_text=shape.diff_text,
+                paths=shape.paths,
+                history=shape.history,
+                instructions=shape.instructions,
+            )
         out.text, out.problems = text, problems
         if not problems:
             out.text = apply_ticket(text, shape)
@@ -277,7 +338,7 @@ def ask(
                 req,
                 messages=[
                     *req.messages,
-                    {"role": "assistant", "content": reply.text[:RETRY_ANSWER_CHARS]},
+                    {"role": "assistant", "content": said_before(reply.text)},
                     {"role": "user", "content": correction(problems)},
                 ],
             )

@@ -5,6 +5,7 @@ replies. Real ``git commit``s through the installed hook against a loopback serv
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from helpers import commit_count, git, last_message
 
 from commit_polish import hookscript
 
-from .conftest import Behaviour, Fault, FaultServer, reply, run_commit, stage
+from .conftest import Behaviour, Fault, FaultServer, describe, reply, run_commit, stage
 
 Start = Callable[[Behaviour], FaultServer]
 MakeFault = Callable[[str, str], Fault]
@@ -71,6 +72,11 @@ TRAILER_CASES: dict[str, tuple[Callable[[Path], list[str]], str, str]] = {
         GENERATED + "\n\nExplain it.\n\nSigned-off-by: Bot <bot@x>\nCo-authored-by: AI <ai@x>",
         "Signed-off-by: Tester <tester@example.com>",
     ),
+    "git commit -s, the model signs off below its prose": (
+        lambda r: ["-s"],
+        GENERATED + "\n\nAdd a greet function.\nThe CLI uses it.\nSigned-off-by: Bot <bot@x>",
+        "Signed-off-by: Tester <tester@example.com>",
+    ),
 }
 
 
@@ -94,6 +100,31 @@ def test_gits_trailers_are_kept_and_invented_ones_dropped(
     assert msg.startswith(GENERATED)
     assert msg.endswith("\n\n" + trailer)
     assert "Bot <bot@x>" not in msg and "AI <ai@x>" not in msg
+    prose = [line for line in answer.splitlines() if line and "-by: " not in line]
+    assert [line for line in prose if line not in msg] == []
+
+
+def test_template_trailer_block_is_kept_as_written(
+    hooked: Path, fault: MakeFault, fault_server: Start
+) -> None:
+    f = fault(
+        "commit.template with a folded trailer, Key:value and a non-trailer line",
+        "the trailer block is kept as git wrote it, not as interpret-trailers reprints it",
+    )
+    block = (
+        "See ticket 123.\nSigned-off-by: Ada <ada@example.com>\nCo-authored-by:Bo <b@x>\n"
+        "Reviewed-by: Grace\n  <grace@x>"
+    )
+    template = hooked.parent / "template.txt"
+    template.write_text(f"\n\n{block}\n")
+    git(hooked, "config", "commit.template", str(template))
+    fault_server(reply(GENERATED))
+    stage(hooked)
+    result = run_commit(hooked)
+    msg = last_message(hooked)
+    f.observed(f"exit {result.returncode}; committed {msg!r}")
+    assert result.returncode == 0, result.stderr
+    assert msg == f"{GENERATED}\n\n{block}"
 
 
 @pytest.mark.parametrize("root", [False, True], ids=["child commit", "root commit"])
@@ -132,6 +163,56 @@ def test_amend_regenerate_keeps_trailers_and_describes_the_whole_commit(
         "feat: add greet and wave\n\nChange-Id: I0123456789abcdef\nSigned-off-by: A <a@example.com>"
     )
     assert "greet.py" in sent and "wave.py" in sent
+
+
+def test_reuse_message_of_another_commit_describes_only_what_is_staged(
+    hooked: Path, fault: MakeFault, fault_server: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    f = fault(
+        "git commit -C <older commit>, on_amend = regenerate",
+        "a new commit: the model sees what is staged, not HEAD's change too",
+    )
+    stage(hooked, "a.py", "a = 1\n")
+    git(hooked, "commit", "-q", "--no-verify", "-m", "Add a")
+    older = git(hooked, "rev-parse", "HEAD").stdout.strip()
+    stage(hooked, "b.py", "b = 1\n")
+    git(hooked, "commit", "-q", "--no-verify", "-m", "Add b")
+    stage(hooked, "c.py", "c = 1\n")
+    monkeypatch.setenv("COMMIT_POLISH_ON_AMEND", "regenerate")
+    server = fault_server(reply("Add c"))
+    result = run_commit(hooked, "-C", older)
+    sent = prompt_of(server) if asked(server) else ""
+    f.observed(
+        f"exit {result.returncode}; committed {last_message(hooked)!r}; "
+        f"b.py in the prompt: {'b.py' in sent}"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "c.py" in sent and "b.py" not in sent
+    assert last_message(hooked) == "Add c"
+
+
+def test_amending_a_merge_keeps_its_message(
+    hooked: Path, fault: MakeFault, fault_server: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    f = fault(
+        "git commit --amend of a merge, on_amend = regenerate",
+        "the merge's message is kept; no request",
+    )
+    main = git(hooked, "symbolic-ref", "--short", "HEAD").stdout.strip()
+    git(hooked, "checkout", "-q", "-b", "side")
+    stage(hooked)
+    git(hooked, "commit", "-q", "--no-verify", "-m", "add greet")
+    git(hooked, "checkout", "-q", main)
+    git(hooked, "merge", "-q", "--no-ff", "-m", "Merge branch 'side'", "side")
+    monkeypatch.setenv("COMMIT_POLISH_ON_AMEND", "regenerate")
+    server = fault_server(reply("feat: add greet"))
+    stage(hooked, "wave.py", "def wave():\n    return 'o/'\n")
+    result = run_commit(hooked, "--amend")
+    msg = last_message(hooked)
+    f.observed(f"exit {result.returncode}; committed {msg!r}; requests {len(asked(server))}")
+    assert result.returncode == 0, result.stderr
+    assert msg == "Merge branch 'side'"
+    assert asked(server) == []
 
 
 # ------------------------------------------------------- git-written subjects
@@ -195,7 +276,73 @@ def test_revert_text_is_kept_when_polishing(
     assert asked(server) == []
 
 
+def revert_with_reference(repo: Path) -> list[str]:
+    git(repo, "config", "revert.reference", "true")
+    return ["revert", "HEAD"]
+
+
+def revert_a_merge(repo: Path) -> list[str]:
+    git(repo, "checkout", "-q", "-b", "side")
+    stage(repo, "side.py", "x = 1\n")
+    git(repo, "commit", "-q", "--no-verify", "-m", "add side")
+    git(repo, "checkout", "-q", "-")
+    git(repo, "merge", "-q", "--no-ff", "--no-verify", "-m", "Merge side", "side")
+    return ["revert", "-m", "1", "HEAD"]
+
+
+@pytest.mark.parametrize(
+    ("name", "args_for", "line"),
+    [
+        ("git revert with revert.reference", revert_with_reference, r"[0-9a-f]{7,} \(add greet, "),
+        ("git revert of a merge", revert_a_merge, r"[0-9a-f]{40}, reversing\nchanges made to "),
+    ],
+)
+def test_other_revert_forms_are_kept_when_polishing(
+    hooked: Path,
+    fault: MakeFault,
+    fault_server: Start,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    args_for: Callable[[Path], list[str]],
+    line: str,
+) -> None:
+    f = fault(f"{name}, on_message = polish", "git's revert text is kept; no request")
+    stage(hooked)
+    git(hooked, "commit", "-q", "--no-verify", "-m", "add greet")
+    args = args_for(hooked)
+    monkeypatch.setenv("COMMIT_POLISH_ON_MESSAGE", "polish")
+    server = fault_server(reply("Polish the revert away"))
+    proc = subprocess.run(["git", *args], cwd=hooked, capture_output=True, text=True)
+    msg = last_message(hooked)
+    f.observed(f"exit {proc.returncode}; committed {msg!r}; requests {len(asked(server))}")
+    assert proc.returncode == 0, proc.stderr
+    assert re.search("^This reverts commit " + line, msg, re.MULTILINE), msg
+    assert asked(server) == []
+
+
 # ---------------------------------------------------------------- encoding
+
+
+def test_latin1_history_reaches_the_prompt_as_written(
+    hooked: Path, fault: MakeFault, fault_server: Start
+) -> None:
+    f = fault(
+        "i18n.commitEncoding = ISO-8859-1, earlier subjects in Latin-1",
+        "the prompt's example subjects read as they were written",
+    )
+    git(hooked, "config", "i18n.commitEncoding", "ISO-8859-1")
+    stage(hooked, "old.py", "x = 1\n")
+    old = hooked.parent / "old-message"
+    old.write_bytes("Corrigé l'accès\n".encode("latin-1"))
+    git(hooked, "commit", "-q", "--no-verify", "-F", str(old))
+    server = fault_server(reply("feat: add greet"))
+    stage(hooked)
+    result = run_commit(hooked, "-q")
+    sent = json.dumps(asked(server)[-1]["messages"], ensure_ascii=False)
+    shown = sent[sent.find("Corrig") :][: len("Corrigé l'accès")]
+    f.observed(f"exit {result.returncode}; the prompt shows {shown!r}")
+    assert result.returncode == 0, result.stderr
+    assert shown == "Corrigé l'accès"
 
 
 def test_commit_encoding_latin1_is_written_in_latin1(
@@ -215,6 +362,65 @@ def test_commit_encoding_latin1_is_written_in_latin1(
     assert shown == "feat: add café greeting"
 
 
+def test_unknown_commit_encoding_fails_open_naming_it(
+    hooked: Path, fault: MakeFault, fault_server: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    f = fault(
+        "i18n.commitEncoding = klingon (unknown), on_message = polish",
+        "one line naming the value; no request",
+    )
+    git(hooked, "config", "i18n.commitEncoding", "klingon")
+    monkeypatch.setenv("COMMIT_POLISH_ON_MESSAGE", "polish")
+    server = fault_server(reply("feat: add greet"))
+    stage(hooked)
+    before = commit_count(hooked)
+    result = run_commit(hooked, "-m", "add greet")
+    f.observed(describe(result, hooked, before))
+    assert result.returncode == 0, result.stderr
+    assert last_message(hooked) == "add greet"
+    assert result.hook_lines == [
+        "commit-polish: i18n.commitEncoding = 'klingon' is not an encoding commit-polish "
+        "knows; message left as git wrote it"
+    ]
+    assert asked(server) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        (
+            "UTF-16",
+            "is not ASCII-compatible, and git cannot commit a message in it; message left as "
+            "git wrote it (use UTF-8)",
+        ),
+        ("base64", "is not an encoding commit-polish knows; message left as git wrote it"),
+    ],
+)
+def test_commit_encoding_git_cannot_use_fails_open_naming_it(
+    hooked: Path,
+    fault: MakeFault,
+    fault_server: Start,
+    monkeypatch: pytest.MonkeyPatch,
+    value: str,
+    said: str,
+) -> None:
+    f = fault(
+        f"i18n.commitEncoding = {value}, on_message = polish",
+        "one line naming the value; no request",
+    )
+    git(hooked, "config", "i18n.commitEncoding", value)
+    monkeypatch.setenv("COMMIT_POLISH_ON_MESSAGE", "polish")
+    server = fault_server(reply("feat: add greet"))
+    stage(hooked)
+    result = run_commit(hooked, "-q", "-m", "add greet")  # git's summary would be UTF-16
+    message = committed_bytes(hooked).split(b"\n\n", 1)[-1]  # git log would re-encode it
+    f.observed(f"exit {result.returncode}; committed {message!r}; said {result.hook_lines}")
+    assert result.returncode == 0, result.stderr
+    assert message == b"add greet\n"
+    assert result.hook_lines == [f"commit-polish: i18n.commitEncoding = {value!r} {said}"]
+    assert asked(server) == []
+
+
 # ---------------------------------------------------------------- replies
 
 
@@ -229,6 +435,7 @@ def test_commit_encoding_latin1_is_written_in_latin1(
             "feat: add greet",
         ),
         ("BEL, BS and FF", "feat: add\x07 gre\x08et\x0c", "feat: add greet"),
+        ("an unterminated OSC title", "\x1b]0;title\nfeat: add greet\n", "feat: add greet"),
         (
             "carriage returns",
             "feat: add greet\r\n\r\nBody line.\r\n",
@@ -248,6 +455,28 @@ def test_control_characters_in_a_reply_are_stripped(
     f.observed(f"exit {result.returncode}; committed {msg!r}")
     assert result.returncode == 0, result.stderr
     assert msg == expected
+
+
+def test_repair_request_quotes_the_first_answer_without_controls(
+    hooked: Path, fault: MakeFault, fault_server: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    f = fault(
+        "an unusable reply holding NUL and escapes (retried)",
+        "the repair request quotes it without them",
+    )
+    monkeypatch.setenv("COMMIT_POLISH_ON_MESSAGE", "polish")
+    server = fault_server(reply("\x1b[31mfeat: add greet to nowhere.py\x00\x1b[0m"))
+    stage(hooked)
+    result = run_commit(hooked, "-m", "add greet")
+    quoted = [
+        str(m["content"])
+        for r in asked(server)
+        for m in r["messages"]  # type: ignore[attr-defined]
+        if m["role"] == "assistant"
+    ]
+    f.observed(f"exit {result.returncode}; the repair request quoted {quoted!r}")
+    assert result.returncode == 0, result.stderr
+    assert quoted == ["feat: add greet to nowhere.py"]
 
 
 def test_runaway_reply_body_is_capped(hooked: Path, fault: MakeFault, fault_server: Start) -> None:
