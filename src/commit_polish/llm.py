@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from commit_polish import deadline, envvars, localonly
+from commit_polish import deadline, envvars, localonly, prompt
 from commit_polish.errors import LLMError
 
 MAX_REPLY_CHARS = 100_000
@@ -80,7 +80,20 @@ def _keep_error_text(response: Any) -> None:
     error = data.get("error") if isinstance(data, dict) else None
     text = error.get("message") if isinstance(error, dict) else error
     if isinstance(text, str) and text.strip():
-        _server_errors[:] = [(response.status_code, " ".join(text.split())[:160])]
+        _server_errors[:] = [(response.status_code, _short(" ".join(text.split())))]
+
+
+# llama.cpp's words for a chat template that raised; its reason comes last, after a
+# copy of the template's source that would fill the line.
+_TEMPLATE_RAISED = re.compile(r"Jinja Exception:\s*(.+)")
+TEMPLATE_REFUSED = "the model's chat template refused the request: "
+
+
+def _short(text: str) -> str:
+    raised = _TEMPLATE_RAISED.search(text)
+    if raised:
+        text = TEMPLATE_REFUSED + raised.group(1)
+    return text[:160]
 
 
 # Modules LiteLLM imports lazily on its first completion() (openai's resource classes, the
@@ -140,7 +153,7 @@ def _detail(exc: BaseException) -> str:
 def _translate(exc: BaseException, req: Request) -> LLMError:
     name = type(exc).__name__
     sent_status, sent_text = _server_errors[-1] if _server_errors else (None, "")
-    detail = _detail(exc) or sent_text
+    detail = sent_text if sent_text.startswith(TEMPLATE_REFUSED) else _detail(exc) or sent_text
     if "Timeout" in name:
         return _no_answer(req)
     if "Connection" in name or detail.startswith("Connection error"):
@@ -188,7 +201,7 @@ def _call(req: Request) -> Reply:
     response = litellm.completion(
         api_key=_api_key(req),
         model=req.model,
-        messages=req.messages,
+        messages=prompt.alternating(req.messages),
         api_base=req.api_base or None,
         temperature=req.temperature,
         max_tokens=req.max_tokens,

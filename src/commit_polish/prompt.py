@@ -201,3 +201,24 @@ def build_messages(*, template: str, opts: Options, values: dict[str, Any]) -> l
         {"role": "system", "content": system_prompt(opts)},
         {"role": "user", "content": render(template, values)},
     ]
+
+
+def alternating(messages: list[dict[str, str]]) -> list[dict[str, str]]:
+    """``messages`` as strict chat templates accept them: one system message at most, and
+    first; then user and assistant turns that alternate.
+
+    Gemma 3's template (the default model's) raises on two user turns in a row, and
+    llama-server then answers HTTP 400. A later system message counts as the user's words
+    (Gemma has no system role), and turns of one role in a row become one turn, their
+    texts joined in order, so the fixed part of the prompt stays first.
+    """
+    out: list[dict[str, str]] = []
+    for message in messages:
+        role = message["role"]
+        if role == "system" and any(m["role"] != "system" for m in out):
+            role = "user"
+        if out and out[-1]["role"] == role:
+            out[-1] = {"role": role, "content": out[-1]["content"] + "\n\n" + message["content"]}
+        else:
+            out.append({**message, "role": role})
+    return out
