@@ -485,7 +485,7 @@ def test_stop_keeps_the_record_of_a_pid_that_survives_sigkill(
     tmp_path: Path, port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # As if stuck in the kernel (state D): signals are sent, but the process stays.
-    monkeypatch.setattr(server, "_process_gone", lambda pid: False)
+    monkeypatch.setattr(server, "process_gone", lambda pid: False)
     monkeypatch.setattr(server, "KILL_GRACE", 0.2)
     proc = stand_in(tmp_path / "tiny.gguf")
     try:

@@ -89,8 +89,10 @@ def start_request(ctx: Context) -> str:
     """The api_base, once it is allowed and something listens there (else LLMError); the
     checks run once per context.
 
-    A request will then be sent, so LiteLLM's import, the bulk of the hook's time, starts
-    now in the background and runs while the hook waits on git and on the server's probes.
+    A request will then be sent: through commit-polish's warm service when one answers
+    (``service.py``), else from here, and then LiteLLM's import, the bulk of the hook's
+    time, starts now in the background and runs while the hook waits on git and on the
+    server's probes.
     """
     if ctx.api_base is not None:
         return ctx.api_base
@@ -100,9 +102,10 @@ def start_request(ctx: Context) -> str:
     localonly.check_listening(api_base, ctx.cfg.ai.timeout)
     # Everything the request path imports of ours, before LiteLLM's import starts in the
     # other thread, so that the two never wait on each other's import locks.
-    from commit_polish import llm, request, validate  # noqa: F401
+    from commit_polish import llm, request, service, validate  # noqa: F401
 
-    llm.prewarm()
+    if service.connect(api_base) is None:
+        llm.prewarm()
     ctx.api_base = api_base
     return api_base
 
@@ -112,7 +115,7 @@ def generate(ctx: Context, *, draft: str, comment: str, base: str | None = None)
     one invalid answer is retried once with a correction. CommitPolishError when the staged
     content changed while the model was working (the message would describe something
     else)."""
-    from commit_polish import backend, deadline, request, validate
+    from commit_polish import backend, deadline, request, service, validate
 
     tree = git.write_tree()
     with deadline.within(ctx.cfg.ai.timeout):  # probes, token counts and the model
@@ -120,7 +123,9 @@ def generate(ctx: Context, *, draft: str, comment: str, base: str | None = None)
         req = built.request
         status = LiveStatus(req.model) if sys.stderr.isatty() else None
         try:
-            if built.llama_cpp:
+            # The prefill overlaps the prompt's reading with LiteLLM's import; a warm
+            # service has nothing to overlap it with.
+            if built.llama_cpp and not service.carries(req.api_base):
                 backend.prefill(
                     req.api_base,
                     req.model,
