@@ -308,7 +308,7 @@ def complete(req: llm.Request, *, status: deadline.Status | None = None) -> llm.
             outcome["error"] = exc
 
     if not deadline.run_bounded(work, seconds=seconds, name="service", status=status):
-        raise _broken(path, f"did not answer within {seconds:.0f}s")
+        raise _broken(path, f"did not answer within {req.timeout:.0f}s")
     error = outcome.get("error")
     if isinstance(error, Unavailable):  # stopped since it was asked: as without one
         _live["path"] = None
