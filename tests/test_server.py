@@ -666,3 +666,8 @@ def test_install_serve_starts_the_server(files: tuple[Path, Path], port: int, re
     ) in result.stdout
     assert server.served_models(server.api_base(port)) == ["tiny"]
     assert config.load(None).llamafile.api_base == f"http://127.0.0.1:{port}/v1"
+    warm = service.read_pid_file()
+    assert warm is not None and alive(warm.pid)
+    assert f"service warm at {service.socket_path()} (pid {warm.pid})\n" in result.stdout
+    assert invoke("uninstall", "--purge").exit_code == 0
+    assert not alive(warm.pid) and not service.socket_path().exists()
