@@ -533,3 +533,14 @@ def test_start_status_stop() -> None:
     assert service.stop() is None
     after = doctor._service_check()
     assert after.ok is None and after.detail.startswith("not running;")
+
+
+def test_without_unix_sockets_there_is_no_service_and_the_hook_goes_in_process(
+    warm_service: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delattr(socket, "AF_UNIX")  # as on Windows
+    said: list[str] = []
+    assert service.start(detach=True, say=said.append) is None
+    assert said == ["no Unix domain sockets here: the hook imports LiteLLM itself on every commit"]
+    assert service.connect("http://127.0.0.1:8080/v1") is None
+    assert doctor._service_check().ok is None
