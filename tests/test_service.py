@@ -544,3 +544,11 @@ def test_without_unix_sockets_there_is_no_service_and_the_hook_goes_in_process(
     assert said == ["no Unix domain sockets here: the hook imports LiteLLM itself on every commit"]
     assert service.connect("http://127.0.0.1:8080/v1") is None
     assert doctor._service_check().ok is None
+
+
+def test_with_no_time_left_the_service_is_not_asked(warm_service: Path) -> None:
+    from commit_polish import deadline
+
+    assert service.connect(REQUEST.api_base) == warm_service
+    with deadline.within(0.1), pytest.raises(llm.NoAnswer, match="did not answer within 60s"):
+        service.complete(REQUEST)

@@ -298,6 +298,8 @@ def complete(req: llm.Request, *, status: deadline.Status | None = None) -> llm.
     path = _live["path"]
     assert path is not None
     seconds = deadline.remaining(req.timeout)
+    if seconds <= MARGIN:  # no time left for the service to try the server at all
+        raise llm.no_answer(req)
     sent = {"op": "complete", "request": request_json(req, max(seconds - MARGIN, 0.0))}
     outcome: dict[str, Any] = {}
 
@@ -499,7 +501,11 @@ def run(path: Path, *, ready: Callable[[], None] | None = None) -> None:
         if ready is not None:
             ready()
         while True:
-            conn, _ = listener.accept()
+            try:
+                conn, _ = listener.accept()
+            except OSError:  # out of file descriptors, say: the hooks go in-process meanwhile
+                time.sleep(0.1)
+                continue
             if not slots.acquire(blocking=False):
                 conn.close()  # a flood of connections: this one goes in-process
                 continue
