@@ -211,6 +211,114 @@ def bench_overhead(work: Path, runs: int) -> dict[str, float]:
     return {name: median_ms(s) for name, s in samples.items()}
 
 
+# --------------------------------------------------------------------------- warm service
+
+SERVICE_RUNS = 5
+HEAVY = ("litellm", "openai", "httpx", "pydantic", "click")
+
+
+# Runs the command and prints its wall seconds and peak RSS. A child's maxrss counts what it
+# was at fork, so the command is started from this small interpreter, not from the bench's
+# own (tens of MB with httpx loaded): the floor is a bare interpreter's size.
+_MEASURE = (
+    "import resource, subprocess, sys, time; t = time.perf_counter(); "
+    "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+    "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
+
+
+def timed_rss(cmd: Sequence[str], *, cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one process (resource.getrusage of children)."""
+    out = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *cmd], cwd=cwd, env=env, capture_output=True, text=True
+    ).stdout.split()
+    per_kb = 1 if sys.platform.startswith("linux") else 1024  # macOS reports bytes
+    return float(out[0]), float(out[1]) / 1024 / per_kb
+
+
+@contextmanager
+def warm_service(env: dict[str, str]) -> Iterator[Path]:
+    """``python -m commit_polish.service`` for this user, once it answers."""
+    from commit_polish import service
+
+    where = [sys.executable, "-c", "from commit_polish import service as s; print(s.socket_path())"]
+    path = Path(subprocess.run(where, env=env, capture_output=True, text=True).stdout.strip())
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "commit_polish.service"], env=env, stderr=subprocess.DEVNULL
+    )
+    try:
+        while service.ping(path) is None:
+            if proc.poll() is not None:
+                raise RuntimeError("the service exited before it listened")
+            time.sleep(0.1)
+        yield path
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def loaded_modules(cmd: Sequence[str], *, cwd: Path, env: dict[str, str]) -> list[str]:
+    """The heavy modules one run imports, from python -X importtime."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", *cmd[1:]],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    loaded = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    return [name for name in HEAVY if name in loaded]
+
+
+def bench_service(work: Path, runs: int = SERVICE_RUNS) -> dict[str, Any]:
+    """The generating hook with and without the warm service, against the instant
+    stand-in: wall time and the hook process's peak RSS, medians of ``runs``."""
+    env = base_env(work / "home")
+    repo = work / "service-repo"
+    make_repo(repo, 100)
+    msg = repo / ".git" / "COMMIT_EDITMSG"
+    with StandIn() as server, warm_service(env) as path:
+        hook_env = {
+            **env,
+            "COMMIT_POLISH_API_BASE": f"http://127.0.0.1:{server.port}/v1",
+            "COMMIT_POLISH_MODEL": "llamafile/stand-in",
+        }
+        hidden = path.with_name(path.name + ".away")  # the "without" case: no socket there
+        cases = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            "hook, in-process LiteLLM": hook_cmd(msg),
+            "hook with the warm service": hook_cmd(msg),
+        }
+        walls: dict[str, list[float]] = {name: [] for name in cases}
+        rss: dict[str, list[float]] = {name: [] for name in cases}
+        imports: dict[str, list[str]] = {}
+        for _ in range(runs):
+            for name, cmd in cases.items():
+                msg.write_text("\n# git's comment\n")
+                away = name == "hook, in-process LiteLLM"
+                if away:
+                    path.rename(hidden)
+                try:
+                    seconds, peak = timed_rss(cmd, cwd=repo, env=hook_env)
+                    if name not in imports and name != "python -c pass":
+                        msg.write_text("\n# git's comment\n")
+                        imports[name] = loaded_modules(cmd, cwd=repo, env=hook_env)
+                finally:
+                    if away:
+                        hidden.rename(path)
+                walls[name].append(seconds)
+                rss[name].append(peak)
+                if name != "python -c pass" and "feat: add a" not in msg.read_text():
+                    raise RuntimeError(f"{name}: the hook did not write the stand-in's message")
+    return {
+        "runs": runs,
+        "medians": {name: median_ms(s) for name, s in walls.items()},
+        "rss_mb": {name: statistics.median(s) for name, s in rss.items()},
+        "imports": imports,
+    }
+
+
 # --------------------------------------------------------------------------- real server
 
 
@@ -384,6 +492,7 @@ def write_report(
     overhead: dict[str, float],
     sizes: list[dict[str, Any]],
     cache: dict[str, Any] | None,
+    service: dict[str, Any] | None,
     runs: int,
     real_runs: int,
     measured: dict[str, str],
@@ -424,6 +533,8 @@ def write_report(
             f"hook skips): **{hook_ms - bare:+.0f} ms**."
         ]
     out.append("")
+    if service:
+        out += service_table(service)
     if sizes:
         out += [
             f"### Diff size with llama-server + SmolLM2-135M (ctx {REAL_CTX}, max_tokens "
@@ -486,6 +597,22 @@ def write_report(
     return "\n".join(out)
 
 
+def service_table(service: dict[str, Any]) -> list[str]:
+    medians, rss, imports = service["medians"], service["rss_mb"], service["imports"]
+    base = medians["python -c pass"]
+    out = [
+        f"### The warm service (median of {service['runs']} runs, instant stand-in server)",
+        "",
+        "| case | median ms | over `python -c pass` | peak RSS of the process, MB |"
+        " heavy modules it imported |",
+        "| --- | ---: | ---: | ---: | --- |",
+    ]
+    for name, ms in medians.items():
+        heavy = ", ".join(imports.get(name, [])) or "none"
+        out.append(f"| {name} | {ms:.0f} | {ms - base:+.0f} | {rss[name]:.0f} | {heavy} |")
+    return [*out, ""]
+
+
 START, END = "<!-- results: written by python -m bench.run -->", "<!-- /results -->"
 
 
@@ -499,7 +626,7 @@ def replace_results(path: Path, tables: str) -> None:
     path.write_text(f"{head}{START}\n{tables}\n{END}{tail}")
 
 
-SECTIONS = ("skip", "overhead", "sizes", "cache")
+SECTIONS = ("skip", "overhead", "service", "sizes", "cache")
 RAW = DOCS / "performance.json"
 
 
@@ -534,6 +661,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             save("skip", {"runs": args.runs, "medians": skip, "imports": heavy_imports(work)})
         if "overhead" in todo:
             save("overhead", {"runs": args.runs, "medians": bench_overhead(work, args.runs)})
+        if "service" in todo:
+            save("service", bench_service(work))
         if "sizes" in todo:
             save("sizes", {"runs": args.real_runs, "rows": bench_sizes(work, args.real_runs)})
         if "cache" in todo:
@@ -545,6 +674,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         raw["overhead"]["medians"],
         sizes,
         raw.get("cache"),
+        raw.get("service"),
         raw["skip"]["runs"],
         raw.get("sizes", {}).get("runs", 0),
         raw["measured"],

@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,53 @@ def fake_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
     monkeypatch.setenv("COMMIT_POLISH_API_BASE", server.api_base)
     yield server
     server.close()
+
+
+# --- commit-polish's warm service (tests/test_service.py, tests/faults/test_service_faults.py) --
+
+
+@pytest.fixture(autouse=True)
+def _no_service_known(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process has asked no service yet: a test's hook in this process finds (or does
+    not find) one of its own, never one an earlier test found."""
+    from commit_polish import service
+
+    monkeypatch.setattr(service, "_live", {})
+
+
+@pytest.fixture(scope="session")
+def service_socket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One real service process for the session (warming up takes seconds), listening on a
+    socket of its own; its LiteLLM sends each request to the api_base the hook names."""
+    from commit_polish import service
+
+    home = tmp_path_factory.mktemp("service-home")
+    path = home / "run" / "service.sock"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMMIT_POLISH_", "GIT_"))}
+    env.update(HOME=str(home), COMMIT_POLISH_HOME=str(home / "commit-polish"))
+    args = [sys.executable, "-m", "commit_polish.service", "--socket", str(path)]
+    proc = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    end = time.monotonic() + 120  # LiteLLM's import on a busy machine
+    try:
+        while service.ping(path) is None:
+            assert proc.poll() is None, "the service exited before it listened"
+            assert time.monotonic() < end, "the service did not listen within 120 s"
+            time.sleep(0.1)
+        yield path
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+@pytest.fixture
+def warm_service(service_socket: Path) -> Path:
+    """The session's service, where this test's hooks look for one (a symlink to it)."""
+    from commit_polish import service
+
+    link = service.socket_path()
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(service_socket)
+    return link
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import FakeLLMServer, git
 
-from commit_polish import llm, localonly, paths
+from commit_polish import llm, localonly, paths, service
 from commit_polish.cli import cli
 from commit_polish.errors import LLMError
 from commit_polish.hook import main_hook
@@ -205,7 +205,7 @@ GUARD = textwrap.dedent(
     def _target(self, address):
         if self.family in (socket.AF_INET, socket.AF_INET6):
             _record("connect", address[0], address[1])
-        else:
+        elif address != os.environ.get("NETGUARD_SERVICE"):  # the user's own service: local
             _record("connect", repr(address), 0)
 
     def connect(self, address):
@@ -255,6 +255,7 @@ def netguard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     log = tmp_path / "netguard.log"
     monkeypatch.setenv("PYTHONPATH", str(guard_dir))
     monkeypatch.setenv("NETGUARD_LOG", str(log))
+    monkeypatch.setenv("NETGUARD_SERVICE", str(service.socket_path()))
     # A proxy in the environment must not receive a diff meant for this machine.
     monkeypatch.setenv("HTTP_PROXY", "http://10.255.255.1:3128")
     monkeypatch.setenv("HTTPS_PROXY", "http://10.255.255.1:3128")
@@ -307,6 +308,29 @@ def test_git_commit_through_the_hook_touches_only_the_loopback_server(
     seen = connections(netguard)
     assert seen and all(ok for *_rest, ok in seen), seen
     assert {host for _kind, host, _port, _ok in seen} == {"127.0.0.1"}
+
+
+def test_git_commit_through_the_warm_service_touches_only_it_and_the_loopback_server(
+    hooked_repo: Path,
+    netguard: Path,
+    fake_server: FakeLLMServer,
+    warm_service: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NETGUARD_ALLOW", json.dumps([["127.0.0.1", fake_server.port]]))
+    (hooked_repo / "a.py").write_text("x = 1\n")
+    git(hooked_repo, "add", "a.py")
+    result = git(hooked_repo, "commit", "-q", check=False)
+    assert result.returncode == 0, result.stderr
+    assert git(hooked_repo, "log", "-1", "--format=%s").stdout.strip() == (
+        "feat: add greeting module"
+    )
+    seen = connections(netguard)  # the hook's own: the service's LiteLLM runs elsewhere
+    assert seen == [  # only "is it listening?"
+        ["getaddrinfo", "127.0.0.1", fake_server.port, True],
+        ["connect", "127.0.0.1", fake_server.port, True],
+    ]
+    assert len(fake_server.requests) == 1
 
 
 def test_remote_refusal_makes_no_connection_at_all(

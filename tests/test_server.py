@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from commit_polish import config, download, hookscript, paths, server
+from commit_polish import config, download, hookscript, paths, server, service
 from commit_polish.cli import cli
 
 FAKE_SERVER = """
@@ -146,6 +146,7 @@ def configured(files: tuple[Path, Path], port: int) -> tuple[Path, Path]:
 @pytest.fixture(autouse=True)
 def _stop_leftovers() -> Iterator[None]:
     yield
+    service.stop()
     server.stop()
 
 
@@ -266,10 +267,14 @@ def test_serve_detach_status_stop(
     assert result.exit_code == 0, result.output
     info = server.read_pid_file()
     assert info is not None and alive(info.pid)
+    warm = service.read_pid_file()
+    assert warm is not None and alive(warm.pid)
+    sock = service.socket_path()
     assert result.stdout == (
         f"server ready at http://127.0.0.1:{port}/v1\n"
         f"pid {info.pid}, log {paths.state_dir() / 'server.log'}; "
         "stop it with: commit-polish stop\n"
+        f"service warm at {sock} (pid {warm.pid})\n"
     )
     assert json.loads(argv_log.read_text()) == [
         "-m",
@@ -295,19 +300,24 @@ def test_serve_detach_status_stop(
         f"ok      model    {model} (verified)\n"
         f"ok      server   reachable at http://127.0.0.1:{port}/v1, serving tiny-1b-it, "
         f"started by commit-polish (pid {info.pid})\n"
+        f"ok      service  warm at {sock} (pid {warm.pid})\n"
         f"ok      hook     {hook}\n"
         "-       style    not learned (0 commit subject(s), at least 10 are needed)\n"
     )
     report = json.loads(invoke("doctor", "--json").stdout)
     assert report["ok"] is True
     names = [c["name"] for c in report["checks"]]
-    assert names == ["config", "runtime", "model", "server", "hook", "style"]
+    assert names == ["config", "runtime", "model", "server", "service", "hook", "style"]
     assert report["checks"][3]["data"]["models"] == ["tiny-1b-it"]
+    assert report["checks"][4]["data"]["version"] == service.PROTOCOL
 
     stopped = invoke("stop")
-    assert stopped.stdout == f"server stopped (pid {info.pid}, port {port})\n"
-    assert not alive(info.pid)
-    assert server.read_pid_file() is None
+    assert stopped.stdout == (
+        f"server stopped (pid {info.pid}, port {port})\nservice stopped (pid {warm.pid})\n"
+    )
+    assert not alive(info.pid) and not alive(warm.pid)
+    assert server.read_pid_file() is None and service.read_pid_file() is None
+    assert not sock.exists()
     after = invoke("status")
     assert after.exit_code == 1
     assert (
@@ -331,9 +341,9 @@ def test_serve_refuses_a_taken_port(configured: tuple[Path, Path], port: int) ->
 
 
 def test_serve_twice_says_already_running(configured: tuple[Path, Path], port: int) -> None:
-    assert invoke("serve", "--detach").exit_code == 0
+    assert invoke("serve", "--detach", "--no-service").exit_code == 0
     pid = server.read_pid_file().pid  # type: ignore[union-attr]
-    result = CliRunner().invoke(cli, ["serve", "--detach"])
+    result = CliRunner().invoke(cli, ["serve", "--detach", "--no-service"])
     assert result.exit_code == 1
     assert result.stderr == (
         f"commit-polish: commit-polish's server is already running at "
@@ -343,7 +353,7 @@ def test_serve_twice_says_already_running(configured: tuple[Path, Path], port: i
 
 def test_serve_port_option_updates_config(configured: tuple[Path, Path]) -> None:
     other = free_port()
-    result = invoke("serve", "--detach", "--port", str(other))
+    result = invoke("serve", "--detach", "--no-service", "--port", str(other))
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(f"server ready at http://127.0.0.1:{other}/v1\n")
     cfg = config.load(None)
@@ -355,7 +365,7 @@ def test_serve_waits_while_the_model_loads(
 ) -> None:
     monkeypatch.setenv("FAKE_LOADING", "1.0")
     started = time.monotonic()
-    result = invoke("serve", "--detach")
+    result = invoke("serve", "--detach", "--no-service")
     assert result.exit_code == 0, result.output
     assert time.monotonic() - started >= 1.0
     assert server.health(server.api_base(port)) == "ok"
@@ -413,7 +423,7 @@ def test_stop_returns_once_the_pid_is_gone_and_the_port_free(
     # On SIGTERM the stand-in drops the model from its command line but keeps the port,
     # then exits a second later, well within the grace ("1.0"), or only when SIGKILLed.
     monkeypatch.setenv("FAKE_LINGER", linger)
-    assert invoke("serve", "--detach").exit_code == 0
+    assert invoke("serve", "--detach", "--no-service").exit_code == 0
     info = server.read_pid_file()
     assert info is not None
     try:
@@ -487,7 +497,7 @@ def test_stop_keeps_the_record_of_a_pid_that_survives_sigkill(
     tmp_path: Path, port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # As if stuck in the kernel (state D): signals are sent, but the process stays.
-    monkeypatch.setattr(server, "_process_gone", lambda pid: False)
+    monkeypatch.setattr(server, "process_gone", lambda pid: False)
     monkeypatch.setattr(server, "KILL_GRACE", 0.2)
     proc = stand_in(tmp_path / "tiny.gguf")
     try:
@@ -520,7 +530,7 @@ def test_ape_fallback_through_sh(files: tuple[Path, Path], port: int, tmp_path: 
         }
     )
 
-    result = invoke("serve", "--detach")
+    result = invoke("serve", "--detach", "--no-service")
 
     assert result.exit_code == 0, result.output
     assert result.stderr.startswith(
@@ -533,7 +543,7 @@ def test_ape_fallback_through_sh(files: tuple[Path, Path], port: int, tmp_path: 
 def test_foreground_serve_stops_on_ctrl_c(configured: tuple[Path, Path], port: int) -> None:
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1] / "src"))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "commit_polish", "serve"],
+        [sys.executable, "-m", "commit_polish", "serve", "--no-service"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -553,6 +563,33 @@ def test_foreground_serve_stops_on_ctrl_c(configured: tuple[Path, Path], port: i
     assert not server.port_in_use(port)
 
 
+def test_foreground_serve_runs_the_service_until_ctrl_c(
+    configured: tuple[Path, Path], port: int
+) -> None:
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1] / "src"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "commit_polish", "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == f"server ready at http://127.0.0.1:{port}/v1\n"
+        warm = proc.stdout.readline()
+        up = service.read_pid_file()
+        assert up is not None and alive(up.pid)
+        assert warm == f"service warm at {service.socket_path()} (pid {up.pid})\n"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 130
+    finally:
+        proc.kill()
+        proc.wait()
+    assert not alive(up.pid)
+    assert service.read_pid_file() is None and not service.socket_path().exists()
+
+
 # ------------------------------------------------------------------------------ status
 
 
@@ -568,6 +605,8 @@ def test_status_with_nothing_installed(repo: Path, port: int) -> None:
         "                 fix: commit-polish install\n"
         f"MISSING server   nothing answers at http://127.0.0.1:{port}/v1\n"
         "                 fix: commit-polish serve --detach\n"
+        "-       service  not running; the hook imports LiteLLM on each commit "
+        "(start: commit-polish serve --detach)\n"
         "MISSING hook     not installed in this repository "
         f"({repo / '.git' / 'hooks' / 'prepare-commit-msg'})\n"
         "                 fix: commit-polish install\n"
@@ -652,3 +691,8 @@ def test_install_serve_starts_the_server(files: tuple[Path, Path], port: int, re
     ) in result.stdout
     assert server.served_models(server.api_base(port)) == ["tiny"]
     assert config.load(None).llamafile.api_base == f"http://127.0.0.1:{port}/v1"
+    warm = service.read_pid_file()
+    assert warm is not None and alive(warm.pid)
+    assert f"service warm at {service.socket_path()} (pid {warm.pid})\n" in result.stdout
+    assert invoke("uninstall", "--purge").exit_code == 0
+    assert not alive(warm.pid) and not service.socket_path().exists()

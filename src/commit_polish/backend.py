@@ -103,8 +103,13 @@ class Answer:
 def fetch(
     method: str, url: str, *, timeout: float, body: dict[str, Any] | None = None
 ) -> Answer | None:
-    """One request through the shared client; None when nothing answered (refused, reset,
-    timed out)."""
+    """One request through the shared client (through commit-polish's warm service when it
+    carries the URL: this process then never imports httpx); None when nothing answered
+    (refused, reset, timed out)."""
+    from commit_polish import service
+
+    if service.carries(url):
+        return service.fetch(method, url, timeout=timeout, body=body)
     import httpx
 
     try:

@@ -332,36 +332,60 @@ def uninstall(global_hook: bool, purge: bool) -> None:
     show_default=True,
     help="Seconds to wait for the model to load.",
 )
-def serve(port: int | None, detach: bool, timeout: float) -> None:
-    """Start the local model server on 127.0.0.1."""
-    from commit_polish import server
+@click.option(
+    "--no-service",
+    is_flag=True,
+    help="Without commit-polish's warm service (the hook then imports LiteLLM on each commit).",
+)
+def serve(port: int | None, detach: bool, timeout: float, no_service: bool) -> None:
+    """Start the local model server on 127.0.0.1, and beside it commit-polish's warm
+    service, which saves the hook LiteLLM's import on every commit."""
+    from commit_polish import server, service
 
     def say(text: str) -> None:
         click.echo(text, err=True)
 
+    opts = server.options_from_config(port=port, detach=detach, timeout=timeout)
+    # Started first: LiteLLM's import in the service runs while the model loads.
+    starting = None if no_service else service.start(detach=detach, say=say)
+
+    def warm() -> None:
+        up = starting.wait(say) if starting is not None else None
+        if up is not None:
+            click.echo(f"service warm at {up.socket} (pid {up.pid})")
+
     def ready(info: server.Running) -> None:
         click.echo(f"server ready at {server.api_base(info.port)}")
         if not detach:
+            warm()
             click.echo("press Ctrl-C to stop it", err=True)
 
-    opts = server.options_from_config(port=port, detach=detach, timeout=timeout)
-    if not detach:
-        sys.exit(server.serve_foreground(opts, say=say, ready=ready))
-    info = server.start(opts, say=say)
+    try:
+        if not detach:
+            sys.exit(server.serve_foreground(opts, say=say, ready=ready))
+        info = server.start(opts, say=say)
+    except BaseException:
+        if starting is not None and (not detach or starting.ready is None):
+            starting.cancel()
+        raise
     ready(info)
     click.echo(f"pid {info.pid}, log {info.log}; stop it with: commit-polish stop")
+    warm()
 
 
 @cli.command()
 def stop() -> None:
-    """Stop the server that 'commit-polish serve --detach' started."""
-    from commit_polish import server
+    """Stop the server that 'commit-polish serve --detach' started, and its service."""
+    from commit_polish import server, service
 
+    gone = service.stop()
     info = server.stop()
     if info is None:
         click.echo("no server started by commit-polish is running")
     else:
         click.echo(f"server stopped (pid {info.pid}, port {info.port})")
+    if gone is not None:
+        click.echo(f"service stopped (pid {gone.pid})")
 
 
 @cli.command()

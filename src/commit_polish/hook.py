@@ -90,8 +90,10 @@ def start_request(ctx: Context) -> str:
     """The api_base, once it is allowed and something listens there (else LLMError); the
     checks run once per context.
 
-    A request will then be sent, so LiteLLM's import, the bulk of the hook's time, starts
-    now in the background and runs while the hook waits on git and on the server's probes.
+    A request will then be sent: through commit-polish's warm service when one answers
+    (``service.py``), else from here, and then LiteLLM's import, the bulk of the hook's
+    time, starts now in the background and runs while the hook waits on git and on the
+    server's probes.
     """
     if ctx.api_base is not None:
         return ctx.api_base
@@ -103,9 +105,10 @@ def start_request(ctx: Context) -> str:
     )
     # Everything the request path imports of ours, before LiteLLM's import starts in the
     # other thread, so that the two never wait on each other's import locks.
-    from commit_polish import facts, llm, request, rules, validate  # noqa: F401
+    from commit_polish import facts, llm, request, rules, service, validate  # noqa: F401
 
-    llm.prewarm()
+    if service.connect(api_base) is None:
+        llm.prewarm()
     ctx.api_base = api_base
     return api_base
 
@@ -147,13 +150,15 @@ def by_rule(cfg: config_mod.Config, staged: Staged, draft: str) -> Generation | 
 
 
 def _ask_model(ctx: Context, staged: Staged, *, draft: str, comment: str) -> Generation:
-    from commit_polish import backend, request, validate
+    from commit_polish import backend, request, service, validate
 
     built = request.build(ctx.cfg, start_request(ctx), draft=draft, staged=staged)
     req = built.request
     status = LiveStatus(req.model) if sys.stderr.isatty() else None
     try:
-        if built.llama_cpp:
+        # The prefill overlaps the prompt's reading with LiteLLM's import; a warm service
+        # has nothing to overlap it with.
+        if built.llama_cpp and not service.carries(req.api_base):
             backend.prefill(
                 req.api_base,
                 req.model,

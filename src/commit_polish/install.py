@@ -364,21 +364,33 @@ def install(
     say(f"config:  {result.config_file}")
     _install_hook(opts, cwd, result, say)
     if opts.serve:
-        result.served = server.start(
-            server.ServeOptions(
-                plan.runtime,
-                plan.model,
-                port,
-                alias=_alias(plan.litellm_model),
-                detach=True,
-                gpu_layers=cfg.llamafile.gpu_layers,
-            ),
-            say=say,
-        )
+        from commit_polish import service
+
+        # Warms up (LiteLLM's import) while the model loads; the hook works without it.
+        starting = service.start(detach=True, say=say)
+        try:
+            result.served = server.start(
+                server.ServeOptions(
+                    plan.runtime,
+                    plan.model,
+                    port,
+                    alias=_alias(plan.litellm_model),
+                    detach=True,
+                    gpu_layers=cfg.llamafile.gpu_layers,
+                ),
+                say=say,
+            )
+        except BaseException:  # no server, no service
+            if starting is not None and starting.ready is None:
+                starting.cancel()
+            raise
         say(
             f"server ready at {server.api_base(port)} (pid {result.served.pid}); "
             "stop it with: commit-polish stop"
         )
+        warm = starting.wait(say) if starting is not None else None
+        if warm is not None:
+            say(f"service warm at {warm.socket} (pid {warm.pid})")
     for note in result.notes:
         say(note)
     if not opts.serve:
@@ -570,6 +582,9 @@ def uninstall(
         elif hookscript.uninstall_hook(cwd):
             removed.hook = hooks / hookscript.HOOK_NAME
     if purge:
+        from commit_polish import service
+
+        service.stop()
         removed.stopped = server.stop()
         for directory in (paths.runtime_dir(), paths.models_dir()):
             if directory.exists():

@@ -155,7 +155,7 @@ def _translate(exc: BaseException, req: Request) -> LLMError:
     sent_status, sent_text = _server_errors[-1] if _server_errors else (None, "")
     detail = sent_text if sent_text.startswith(TEMPLATE_REFUSED) else _detail(exc) or sent_text
     if "Timeout" in name:
-        return _no_answer(req)
+        return no_answer(req)
     if "Connection" in name or detail.startswith("Connection error"):
         return localonly.no_server(req.api_base, external=req.external_server)
     if "NotFound" in name:
@@ -172,14 +172,18 @@ def _translate(exc: BaseException, req: Request) -> LLMError:
     return LLMError(f"the request to {where} failed: {detail}")
 
 
-def _no_answer(req: Request) -> LLMError:
+class NoAnswer(LLMError):
+    """The server did not answer within the time allowed."""
+
+
+def no_answer(req: Request) -> NoAnswer:
     """The line for a server that ran out of time, naming what else took a good part of
     it (reading a huge diff leaves the server little of the budget)."""
     slowest = deadline.slowest_step()
     also = ""
     if slowest and slowest[1] >= max(1.0, req.timeout / 4):
         also = f"; {slowest[0]} took {slowest[1]:.1f}s of it"
-    return LLMError(
+    return NoAnswer(
         f"the server at {req.api_base} did not answer within "
         f"{req.timeout:.0f}s{also} (raise ai.timeout, or use a smaller model)"
     )
@@ -233,7 +237,23 @@ def _call(req: Request) -> Reply:
 
 
 def complete(req: Request, *, status: deadline.Status | None = None) -> Reply:
-    """Send ``req`` and return the reply text, within ``req.timeout`` seconds in all."""
+    """Send ``req`` and return the reply text, within ``req.timeout`` seconds in all:
+    through commit-polish's warm service when one carries it (``service.py``), else from
+    this process."""
+    from commit_polish import service
+
+    if service.carries(req.api_base):
+        reply = service.complete(req, status=status)
+        via = "service"
+    else:
+        reply = answer(req, status=status)
+        via = "in-process"
+    record_stats(req, reply, via=via)
+    return reply
+
+
+def answer(req: Request, *, status: deadline.Status | None = None) -> Reply:
+    """``req`` sent from this process through LiteLLM, within ``req.timeout`` seconds."""
     end = time.monotonic() + deadline.remaining(req.timeout)
     localonly.check_listening(req.api_base, req.timeout, external=req.external_server)
     outcome: dict[str, Any] = {}
@@ -245,20 +265,20 @@ def complete(req: Request, *, status: deadline.Status | None = None) -> Reply:
             outcome["error"] = exc
 
     if not deadline.run_bounded(work, seconds=end - time.monotonic(), name="llm", status=status):
-        raise _no_answer(req)
+        raise no_answer(req)
     if "error" in outcome:
         exc = outcome["error"]
         if isinstance(exc, LLMError):
             raise exc
         raise _translate(exc, req) from exc
     reply: Reply = outcome["reply"]
-    record_stats(req, reply)
     return reply
 
 
-def record_stats(req: Request, reply: Reply) -> None:
+def record_stats(req: Request, reply: Reply, *, via: str = "in-process") -> None:
     """Append one JSON line about this reply to ``$COMMIT_POLISH_STATS`` when it is set
-    (for benchmarks and "why is it slow?"); never fails the request."""
+    (for benchmarks and "why is it slow?": how it was sent, and whether this process paid
+    for LiteLLM's or httpx's import); never fails the request."""
     path = os.environ.get(envvars.STATS)
     if not path:
         return
@@ -272,6 +292,8 @@ def record_stats(req: Request, reply: Reply) -> None:
         "completion_tokens": reply.completion_tokens,
         "seconds": round(reply.seconds, 4),
         "cache_prompt": req.extra_body.get("cache_prompt"),
+        "via": via,
+        "imported": [name for name in ("litellm", "httpx", "openai") if name in sys.modules],
     }
     try:
         with open(path, "a", encoding="utf-8") as out:

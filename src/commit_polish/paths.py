@@ -7,6 +7,7 @@ tests use it so that nothing touches the real home directory.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from commit_polish import envvars
@@ -50,3 +51,19 @@ def runtime_dir() -> Path:
 
 def models_dir() -> Path:
     return data_dir() / "models"
+
+
+def service_dir() -> Path:
+    """Where the service's socket lives: the user's runtime directory, else the state dir.
+
+    Not platformdirs' fallback for a Linux without ``XDG_RUNTIME_DIR``: that is a fixed name
+    in /tmp, which another user can create first.
+    """
+    value = os.environ.get(envvars.HOME)
+    if value:
+        return Path(value).expanduser() / "run"
+    if sys.platform.startswith("linux") and not os.environ.get("XDG_RUNTIME_DIR"):
+        return state_dir() / "run"
+    import platformdirs
+
+    return Path(platformdirs.user_runtime_dir(APP))

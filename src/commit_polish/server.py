@@ -205,7 +205,7 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def _cmdline(pid: int) -> str | None:
+def command_line(pid: int) -> str | None:
     """The process's command line, or None when no such (live) process exists."""
     _reap(pid)
     proc = Path(f"/proc/{pid}/cmdline")
@@ -226,7 +226,7 @@ def _cmdline(pid: int) -> str | None:
 
 def is_ours(info: Running) -> bool:
     """The pid is alive and still runs our model (not a recycled pid)."""
-    line = _cmdline(info.pid)
+    line = command_line(info.pid)
     return line is not None and info.model in line
 
 
@@ -280,7 +280,7 @@ def _check_port(port: int) -> None:
         )
 
 
-def _spawn(args: list[str], *, detach: bool, log: Path) -> subprocess.Popen[bytes]:
+def spawn(args: list[str], *, detach: bool, log: Path) -> subprocess.Popen[bytes]:
     kwargs: dict[str, Any] = {"stdin": subprocess.DEVNULL}
     if detach:
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -326,18 +326,18 @@ def _wait_ready(proc: subprocess.Popen[bytes], port: int, timeout: float, log: P
     return "timeout"
 
 
-def _terminate(proc: subprocess.Popen[bytes]) -> None:
+def terminate(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is not None:
         return
-    _signal_group(proc.pid, signal.SIGTERM)
+    signal_group(proc.pid, signal.SIGTERM)
     try:
         proc.wait(STOP_GRACE)
     except subprocess.TimeoutExpired:
-        _signal_group(proc.pid, signal.SIGKILL if os.name != "nt" else signal.SIGTERM)
+        signal_group(proc.pid, signal.SIGKILL if os.name != "nt" else signal.SIGTERM)
         proc.wait(STOP_GRACE)
 
 
-def _signal_group(pid: int, sig: int) -> None:
+def signal_group(pid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         if os.name != "nt":
             try:
@@ -364,13 +364,13 @@ def _launch(
     )
     ape = kind == LLAMAFILE and sys.platform.startswith("linux")
     try:
-        proc = _spawn(args, detach=opts.detach, log=log)
+        proc = spawn(args, detach=opts.detach, log=log)
     except OSError as exc:
         if not ape and exc.errno != errno.ENOEXEC:
             raise ServerError(f"cannot start {opts.runtime}: {exc.strerror}") from exc
         say(f"{opts.runtime.name} could not be executed directly; running it through sh")
         args = sh_fallback(args)
-        return _spawn(args, detach=opts.detach, log=log), args
+        return spawn(args, detach=opts.detach, log=log), args
     if ape:
         with contextlib.suppress(subprocess.TimeoutExpired):
             code = proc.wait(2.0)
@@ -379,7 +379,7 @@ def _launch(
                     f"{opts.runtime.name} exited at once (binfmt_misc/WINE?); running it through sh"
                 )
                 args = sh_fallback(args)
-                proc = _spawn(args, detach=opts.detach, log=log)
+                proc = spawn(args, detach=opts.detach, log=log)
     return proc, args
 
 
@@ -392,10 +392,10 @@ def _start(opts: ServeOptions, say: Say) -> tuple[Running, subprocess.Popen[byte
     try:
         state = _wait_ready(proc, opts.port, opts.timeout, log_file())
     except BaseException:  # Ctrl-C while the model loads: leave nothing behind
-        _terminate(proc)
+        terminate(proc)
         raise
     if state != "ok":
-        _terminate(proc)
+        terminate(proc)
         where = f" (log: {log_file()}: {_log_tail(log_file())})" if opts.detach else ""
         if state == "exited":
             raise ServerError(
@@ -421,8 +421,13 @@ def start(opts: ServeOptions, *, say: Say) -> Running:
     opts = replace(opts, detach=True)
     info, proc = _start(opts, say)
     _write_pid_file(info)
-    _DETACHED.append(proc)
+    keep(proc)
     return info
+
+
+def keep(proc: subprocess.Popen[bytes]) -> None:
+    """Keep a detached process's Popen alive: its __del__ would warn "still running"."""
+    _DETACHED.append(proc)
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
@@ -440,7 +445,7 @@ def serve_foreground(opts: ServeOptions, *, say: Say, ready: Callable[[Running],
         return proc.wait()
     except KeyboardInterrupt:
         if proc is not None:
-            _terminate(proc)
+            terminate(proc)
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -466,7 +471,7 @@ def _is_zombie(pid: int) -> bool:
     return out.stdout.strip().startswith(b"Z")
 
 
-def _process_gone(pid: int) -> bool:
+def process_gone(pid: int) -> bool:
     """No such process any more: reaped if it was our child, else absent or a zombie."""
     _reap(pid)
     try:
@@ -483,7 +488,7 @@ def _wait_stopped(info: Running, timeout: float, gone: bool) -> tuple[bool, bool
     deadline = time.monotonic() + timeout
     while True:
         # Once gone, the pid is never looked at again: by now it may be someone else's.
-        gone = gone or _process_gone(info.pid)
+        gone = gone or process_gone(info.pid)
         # "Gone" may be a zombie leader whose other threads still run and hold the port.
         free = gone and not port_in_use(info.port)
         if free or time.monotonic() >= deadline:
@@ -494,7 +499,7 @@ def _wait_stopped(info: Running, timeout: float, gone: bool) -> tuple[bool, bool
 def _kill(pid: int, gone: bool) -> None:
     """SIGKILL the server's process group; the bare pid only while it is still ours."""
     if not gone:
-        _signal_group(pid, signal.SIGKILL if os.name != "nt" else signal.SIGTERM)
+        signal_group(pid, signal.SIGKILL if os.name != "nt" else signal.SIGTERM)
     elif os.name != "nt":
         # A child left in the group may hold the port. POSIX never reuses a pid while a
         # group of that id has members, so this reaches only processes the server started.
@@ -523,7 +528,7 @@ def stop(*, timeout: float = STOP_GRACE) -> Running | None:
     info = running()  # the identity check: a recycled pid is never signalled
     if info is None:
         return None
-    _signal_group(info.pid, signal.SIGTERM)
+    signal_group(info.pid, signal.SIGTERM)
     # Not "until the command line stops naming our model": an exiting process reads as
     # having none while it still runs and holds the port.
     gone, free = _wait_stopped(info, timeout, gone=False)

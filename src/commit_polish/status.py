@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from commit_polish import config, envvars, git, hookscript, managers, paths, server
+from commit_polish import config, envvars, git, hookscript, managers, paths, server, service
 from commit_polish.errors import START_SERVER, ConfigError
 
 INSTALL = "commit-polish install"
@@ -119,6 +119,31 @@ def _server_check(cfg: config.Config) -> Check:
     return Check("server", False, f"nothing answers at {base}", START_SERVER, data)
 
 
+def _service_check() -> Check:
+    """Whether a warm service will carry the hook's requests (it is optional: without one
+    the hook imports LiteLLM itself, so its absence is no failure)."""
+    path = service.socket_path()
+    answer = service.ping(path) if service.available() else None
+    data: dict[str, Any] = {"socket": str(path), "running": answer is not None}
+    if not service.available():
+        return Check("service", None, "no Unix domain sockets here", data=data)
+    if answer is None:
+        detail = f"not running; the hook imports LiteLLM on each commit (start: {START_SERVER})"
+        return Check("service", None, detail, data=data)
+    data.update(pid=answer.get("pid"), version=answer.get("protocol"), warm=answer.get("warm"))
+    if answer.get("ok") is not True:
+        return Check(
+            "service",
+            False,
+            f"the service at {path} is commit-polish {answer.get('protocol')}, not "
+            f"{service.PROTOCOL}: the hook goes without it",
+            f"commit-polish stop, then {START_SERVER}",
+            data,
+        )
+    warm = "warm" if answer.get("warm") else "not warm yet"
+    return Check("service", True, f"{warm} at {path} (pid {answer.get('pid')})", data=data)
+
+
 def _hook_python(hook: Path) -> str | None:
     for line in hook.read_text(encoding="utf-8", errors="replace").splitlines():
         if line.startswith("py="):
@@ -201,6 +226,7 @@ def collect(cwd: Path | None = None) -> list[Check]:
         config_check,
         *files,
         _server_check(cfg),
+        _service_check(),
         _hook_check(cwd),
         _style_check(repo, cfg),
     ]
