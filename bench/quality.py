@@ -126,6 +126,31 @@ def run_all(sources: list[Path], *, last: int, label: str, skip: str | None) -> 
             print(f"{source}: {out.relative_to(ROOT)}", file=sys.stderr)
 
 
+def regrade(sources: list[Path], label: str) -> None:
+    """Judge every row's groundedness again with this checkout's ``facts.grounded``, on the
+    commit's own diff: runs of older code judged it their own way, and a before/after
+    comparison needs one judge."""
+    from commit_polish import diff, facts
+
+    for source in sources:
+        out = RESULTS / label / f"{_name(source)}.json"
+        report = json.loads(out.read_text())
+        for row in report["rows"]:
+            raw = subprocess.run(
+                [
+                    *("git", "-C", str(source), "diff", "--no-color", "--no-ext-diff"),
+                    *("--no-textconv", "--src-prefix=a/", "--dst-prefix=b/"),
+                    *(f"{row['sha']}^", row["sha"]),
+                ],
+                capture_output=True,
+                check=True,
+            ).stdout[: 64 * 1024 * 1024]
+            found = facts.gather(diff.parse(raw))
+            row["grounded"] = bool(row.get("generated")) and facts.grounded(row["generated"], found)
+        report.setdefault("bench", {})["graded_by"] = "facts.grounded at " + _code_version()
+        out.write_text(json.dumps(report, indent=1) + "\n")
+
+
 def load(label: str) -> dict[str, dict[str, Any]]:
     return {p.stem: json.loads(p.read_text()) for p in sorted((RESULTS / label).glob("*.json"))}
 
@@ -136,9 +161,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--label", default="after")
     parser.add_argument("--last", type=int, default=20)
     parser.add_argument("--skip", help="eval's --skip (default: eval's own, bots left out)")
+    parser.add_argument("--regrade", action="store_true", help="judge groundedness again")
     parser.add_argument("--render", action="store_true")
     args = parser.parse_args(argv)
-    if args.sources:
+    if args.sources and args.regrade:
+        regrade(args.sources, args.label)
+    elif args.sources:
         run_all(args.sources, last=args.last, label=args.label, skip=args.skip)
     if args.render:
         from bench import quality_report
