@@ -23,7 +23,7 @@ COMMANDS = [
     (["doctor"], status, "collect"),
     (["stop"], server, "stop"),
     (["uninstall"], install, "uninstall"),
-    (["generate"], hook, "staged_message"),
+    (["generate"], hook, "staged_messages"),
     (["install", "--no-hook"], install, "install"),
     (["eval"], evaluate, "run"),
     (["serve"], server, "options_from_config"),

@@ -241,7 +241,7 @@ CHILD = textwrap.dedent(
         assert hook.main_hook(msg, source, "HEAD") == 0
     assert msg.read_bytes() == original
     assert "litellm" not in sys.modules, "a skip path imported litellm"
-    print(hook.staged_message())
+    print(hook.staged_messages()[0])
     import litellm  # already imported by generate; the import itself must add nothing
     """
 )

@@ -258,3 +258,65 @@ def test_a_reply_cut_at_max_tokens_loses_its_half_written_line(
     )
     assert main_hook(staged, None, None) == 0
     assert staged.read_bytes() == b"feat: add greet\n\nGreet people by name, loudly\n" + GIT_FILE
+
+
+def test_candidates_keep_the_grounded_one_without_a_repair(
+    staged: Path, httpx_mock: HTTPXMock, listening_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COMMIT_POLISH_CANDIDATES", "3")
+    for text in ("feat: improve the code", "feat: add greet", "feat: add greet"):
+        httpx_mock.add_response(url=chat_url(listening_port), json=completion(text))
+    assert main_hook(staged, None, None) == 0
+    assert staged.read_bytes() == b"feat: add greet\n" + GIT_FILE
+    first, *more = bodies(httpx_mock)
+    assert len(more) == 2  # the third, a repeat of the second, is not kept twice
+    # The same prompt (read from the server's cache), sampled hotter; no correction turn.
+    assert all(b["messages"] == first["messages"] for b in more)
+    assert [b["temperature"] for b in (first, *more)] == [0.2, 0.7, 0.7]
+
+
+def test_a_failing_extra_candidate_keeps_the_first(
+    staged: Path, httpx_mock: HTTPXMock, listening_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COMMIT_POLISH_CANDIDATES", "2")
+    httpx_mock.add_response(url=chat_url(listening_port), json=completion("feat: add greet"))
+    httpx_mock.add_response(url=chat_url(listening_port), status_code=500, json={"error": "x"})
+    assert main_hook(staged, None, None) == 0
+    assert staged.read_bytes() == b"feat: add greet\n" + GIT_FILE
+
+
+def test_generate_n_prints_the_candidates_best_first(
+    staged: Path, httpx_mock: HTTPXMock, listening_port: int
+) -> None:
+    from click.testing import CliRunner
+
+    from commit_polish.cli import cli
+
+    for text in ("feat: improve the code", "feat: add greet", "feat: greet in greet.py"):
+        httpx_mock.add_response(url=chat_url(listening_port), json=completion(text))
+    result = CliRunner().invoke(cli, ["generate", "-n", "3"])
+    assert result.exit_code == 0, result.output
+    # Both grounded; greet.py's subject names two of the change's names, so it leads.
+    assert result.stdout == (
+        "---\nfeat: greet in greet.py\n---\nfeat: add greet\n---\nfeat: improve the code\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("feat: improve the code", (0, 0)),
+        ("feat: add greet", (1, 1)),
+        ("feat: greet from greet.py", (1, 2)),
+    ],
+)
+def test_score(text: str, expected: tuple[int, int]) -> None:
+    from commit_polish import diff, facts
+    from commit_polish.style import Shape
+
+    raw = (
+        b"diff --git a/greet.py b/greet.py\n--- /dev/null\n+++ b/greet.py\n"
+        b"@@ -0,0 +1 @@\n+def greet():\n"
+    )
+    shape = Shape(spec=Spec(), facts=facts.gather(diff.parse(raw)))
+    assert validate.score(text, shape) == expected

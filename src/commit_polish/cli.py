@@ -62,11 +62,23 @@ def hook(msg_file: Path, source: str | None, sha: str | None) -> None:
 
 
 @cli.command()
-def generate() -> None:
+@click.option(
+    "-n",
+    "count",
+    type=click.IntRange(1, 8),
+    default=1,
+    help="Print up to this many candidates, best first, each after a '---' line.",
+)
+def generate(count: int) -> None:
     """Print a message for what is staged (use: commit-polish generate | git commit -F -)."""
-    from commit_polish.hook import staged_message
+    from commit_polish.hook import staged_messages
 
-    click.echo(staged_message())
+    messages = staged_messages(count)
+    if count == 1:
+        click.echo(messages[0])
+        return
+    for text in messages:
+        click.echo(f"---\n{text}")
 
 
 @cli.command("eval")

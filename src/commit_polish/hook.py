@@ -167,7 +167,11 @@ def _ask_model(ctx: Context, staged: Staged, *, draft: str, comment: str) -> Gen
                 status=status.update if status else None,
             )
         return validate.ask(
-            req, built.shape, comment=comment, status=status.update if status else None
+            req,
+            built.shape,
+            comment=comment,
+            status=status.update if status else None,
+            candidates=ctx.cfg.ai.candidates,
         )
     finally:
         if status:
@@ -366,11 +370,20 @@ def main_hook(msg_file: Path, source: str | None, sha: str | None) -> int:
     return errors.EXIT_OK
 
 
-def staged_message() -> str:
-    """A message for what is staged, for ``commit-polish generate``."""
+def staged_messages(count: int = 1) -> list[str]:
+    """Messages for what is staged, best first, for ``commit-polish generate [-n K]``: with
+    K, up to K candidates (the server may be too slow for more than one)."""
     if not git.is_repository():
         raise CommitPolishError("not in a git repository (cd into one, stage changes, run again)")
     if not git.has_staged_changes():
         raise CommitPolishError("nothing staged (stage changes with: git add)")
     ctx = load_context()
-    return generate(ctx, draft="", comment=git.comment_string()).text
+    if count > 1:
+        ctx.cfg = config_mod.with_values(ctx.cfg, {"candidates": count}, "generate -n")
+    result = generate(ctx, draft="", comment=git.comment_string())
+    if result.shape is None:  # nothing was asked of a model: nothing to rank
+        return [result.text]
+    from commit_polish.style import apply_ticket
+
+    ranked = [apply_ticket(text, result.shape) for text in result.candidates]
+    return list(dict.fromkeys([result.text, *ranked]))[:count]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from commit_polish import message as message_mod
 from commit_polish.deadline import Status
-from commit_polish.errors import Unusable
+from commit_polish.errors import CommitPolishError, Unusable
 from commit_polish.form import BODY_WIDTH, CONVENTIONAL, Spec
 from commit_polish.llm import Reply, Request
 from commit_polish.style import Shape, apply_ticket, split_ticket
@@ -300,6 +300,7 @@ class Generation:
     problems: list[str] = field(default_factory=list)  # of the message returned, if any
     shape: Shape | None = None  # the form the message was asked for
     rule: str | None = None  # the rule that wrote it with no model (rules.py), if one did
+    candidates: list[str] = field(default_factory=list)  # acceptable ones, best first
 
     @property
     def seconds(self) -> float:
@@ -334,45 +335,104 @@ def correction(problems: list[str]) -> str:
     )
 
 
+def _judge(reply: Reply, shape: Shape, comment: str) -> tuple[str, list[str]]:
+    """The cleaned message of ``reply`` and what is wrong with it."""
+    try:
+        text = message_mod.clean_reply(
+            reply.text,
+            subject_max=shape.spec.subject_max,
+            comment=comment,
+            body=shape.spec.body,
+        )
+    except message_mod.NotAMessage as exc:
+        return "", [str(exc)]
+    if reply.truncated:
+        text = message_mod.without_last_line(text)
+    return text, check(
+        text,
+        shape.spec,
+        diff_text=shape.diff_text,
+        paths=shape.paths,
+        history=shape.history,
+        instructions=shape.instructions,
+        facts=shape.facts,
+    )
+
+
+def _vague_only(problems: list[str]) -> bool:
+    return all(p.startswith(VAGUE) for p in problems)
+
+
+# More candidates are asked for only from a server this quick: each costs its generated
+# tokens (the prompt is in the server's cache), and the user is waiting on the commit.
+FAST_REPLY = 8.0
+# Further candidates are sampled hotter: at the first one's temperature they repeat it.
+CANDIDATE_TEMPERATURE = 0.7
+
+
+def score(text: str, shape: Shape) -> tuple[int, int]:
+    """How good a valid message is, without a reference: grounded first (it names what
+    changed), then how many of the change's names its subject uses (specific)."""
+    found = shape.facts
+    if found is None:
+        return (0, 0)
+    subject = text.partition("\n")[0].lower()
+    named = sum(1 for name in names_to_use(found, limit=10) if name.lower() in subject)
+    return (int(ungrounded(subject, found) is None), min(named, 3))
+
+
+def _more_candidates(
+    req: Request, shape: Shape, out: Generation, *, comment: str, wanted: int
+) -> None:
+    """Ask for up to ``wanted`` - 1 further candidates while the server is fast and time is
+    left, adding the acceptable new ones (vague ones included) to ``out.candidates``."""
+    from commit_polish import deadline, grammar
+
+    hotter = replace(req, temperature=max(req.temperature, CANDIDATE_TEMPERATURE))
+    for _ in range(wanted - 1):
+        last = out.replies[-1].seconds
+        if last > FAST_REPLY or deadline.remaining(req.timeout) < 3 * last + 1:
+            return
+        try:
+            reply = grammar.complete(hotter)
+        except CommitPolishError:  # the first answer is still good: keep it
+            return
+        out.replies.append(reply)
+        text, problems = _judge(reply, shape, comment)
+        if text and _vague_only(problems) and text not in out.candidates:
+            out.candidates.append(text)
+
+
 def ask(
     req: Request,
     shape: Shape,
     *,
     comment: str = "#",
     status: Status | None = None,
+    candidates: int = 1,
 ) -> Generation:
-    """Ask, clean and check; on a problem ask once more with a note of what was wrong.
+    """Ask, clean and check; with ``candidates`` > 1 and a fast server, ask for more and
+    keep the best by :func:`score`; on a problem ask once more with a note of what was
+    wrong (a vague subject only when no candidate named anything).
 
     Raises LLMError naming the problem when the second answer is not acceptable either.
     """
     from commit_polish import grammar
 
     out = Generation(shape=shape)
+    first = req
     for attempt in (1, 2):
         reply = grammar.complete(req, status=status)
         out.replies.append(reply)
-        try:
-            text = message_mod.clean_reply(
-                reply.text,
-                subject_max=shape.spec.subject_max,
-                comment=comment,
-                body=shape.spec.body,
-            )
-        except message_mod.NotAMessage as exc:
-            text, problems = "", [str(exc)]
-        else:
-            if reply.truncated:
-                text = message_mod.without_last_line(text)
-            problems = check(
-                text,
-                shape.spec,
-                diff_text=shape.diff_text,
-                paths=shape.paths,
-                history=shape.history,
-                instructions=shape.instructions,
-                facts=shape.facts,
-            )
-        if attempt == 2 and text and all(p.startswith(VAGUE) for p in problems):
+        text, problems = _judge(reply, shape, comment)
+        if attempt == 1 and text and _vague_only(problems):
+            out.candidates.append(text)
+            if candidates > 1:
+                _more_candidates(first, shape, out, comment=comment, wanted=candidates)
+            out.candidates.sort(key=lambda t: score(t, shape), reverse=True)
+            if not problems or score(out.candidates[0], shape)[0]:
+                text, problems = out.candidates[0], []
+        if attempt == 2 and text and _vague_only(problems):
             problems = []
         out.text, out.problems = text, problems
         if not problems:
