@@ -109,3 +109,27 @@ def test_rejection_is_remembered_per_server_and_model() -> None:
     assert grammar.applies("llamafile/b", base) is True
     assert grammar.fields(Spec(), "llamafile/a", base) == {}
     assert set(grammar.fields(Spec(), "llamafile/b", base)) == {"grammar"}
+
+
+@pytest.mark.parametrize(
+    ("length", "case", "names", "rule"),
+    [
+        (
+            40,
+            "any",
+            ("parse_port", "server.py"),
+            'text-40 ::= ([^\\x00-\\x20] [^\\x00-\\x1f]{0,23} " ")? ("parse_port" | "server.py") '
+            '(" " [^\\x00-\\x1f]{0,3} [^\\x00-\\x1f .:])?',
+        ),
+        (
+            30,
+            "lower",
+            ("greet",),
+            'text-30 ::= [a-z] [^\\x00-\\x1f]{0,23} " " ("greet")',
+        ),
+        (20, "any", ("a" * 30,), None),  # no name fits: free text instead
+        (72, "any", (), None),
+    ],
+)
+def test_grounded_rule(length: int, case: str, names: tuple[str, ...], rule: str | None) -> None:
+    assert grammar._grounded_rule(f"text-{length}", length, case, names) == rule

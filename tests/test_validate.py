@@ -154,8 +154,9 @@ def test_grammar_is_sent_and_a_rejection_is_remembered(
     assert main_hook(staged, None, None) == 0
     assert staged.read_bytes() == b"feat: add greet\n" + GIT_FILE
     first, second = bodies(httpx_mock)
+    # The subject must name one of the change's names: its definition or its file.
     assert first["grammar"] == grammar.build(
-        Spec(scopes=None, subject_max=72, body=True, case="any")
+        Spec(scopes=None, subject_max=72, body=True, case="any", names=("greet", "greet.py"))
     )
     assert "grammar" not in second
     assert {k: v for k, v in first.items() if k != "grammar"} == second

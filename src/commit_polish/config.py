@@ -63,6 +63,8 @@ class Message:
     prompt_budget: int = 12000
     learn_style: bool = True
     rules: bool = True  # messages that need no model (rules.py) are written without one
+    # The grammar makes a subject name a thing of the change (grammar.py): no vague subjects.
+    grounded: bool = True
 
 
 @dataclass(frozen=True)

@@ -38,3 +38,6 @@ class Spec:
     case: str = "any"  # first letter of the description: "lower", "upper" or "any"
     gitmoji: bool = False
     learned: str = ""  # where a style learned from the history came from, for problem lines
+    # Names of the change (definitions, packages, files) the grammar makes the subject use
+    # one of; empty: any words.
+    names: tuple[str, ...] = ()

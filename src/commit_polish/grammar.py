@@ -52,6 +52,34 @@ def _text_rule(name: str, length: int, case: str) -> str:
     return f"{name} ::= {_FIRST[case]} ({_CHAR}{{0,{length - 2}}} {_LAST})?"
 
 
+# Room for the words before the change's name in a grounded subject ("add the", "handle").
+LEAD_CHARS = 24
+NAME_MAX = 40  # longer names are left out of the choice
+
+
+def _grounded_rule(name: str, length: int, case: str, names: tuple[str, ...]) -> str | None:
+    """A rule for at most ``length`` characters that say one of ``names`` after a few
+    words of the model's choosing, then anything: the object of the subject is a thing of
+    the change, not a guess. None when no name fits the length."""
+    fitting = [n for n in names if len(n) <= min(NAME_MAX, length - 4)]
+    if not fitting:
+        return None
+    longest = max(len(n) for n in fitting)
+    lead = min(LEAD_CHARS, length - longest - 1)
+    rest = length - lead - 1 - longest
+    choice = "(" + " | ".join(_literal(n) for n in fitting) + ")"
+    words = f"{_FIRST[case]} {_CHAR}{{0,{lead - 1}}} {_literal(' ')}"
+    # A name may open the description only where its case is free ("feat: parse_port …").
+    rule = f"{name} ::= {words} {choice}" if case != "any" else f"{name} ::= ({words})? {choice}"
+    if rest >= 2:
+        rule += f" ({_literal(' ')} {_CHAR}{{0,{rest - 2}}} {_LAST})?"
+    return rule
+
+
+def _description_rule(name: str, length: int, case: str, spec: Spec) -> str:
+    return _grounded_rule(name, length, case, spec.names) or _text_rule(name, length, case)
+
+
 def build(spec: Spec) -> str:
     """The GBNF grammar text for ``spec``. Every subject it admits is at most
     ``spec.subject_max`` characters long."""
@@ -64,7 +92,7 @@ def build(spec: Spec) -> str:
         rest = limit - max(len(v) for v in verbs) - 1
         rules.append(f'subject ::= {lead}verb " " text-{rest}')
         rules.append("verb ::= " + " | ".join(_literal(v) for v in verbs))
-        rules.append(_text_rule(f"text-{rest}", rest, "any"))
+        rules.append(_description_rule(f"text-{rest}", rest, "any", spec))
     else:
         if spec.scopes is None:
             scope_len = FREE_SCOPE_MAX
@@ -95,7 +123,7 @@ def build(spec: Spec) -> str:
         if spec.scopes != ():
             rules.append(f'scope ::= "(" {scope_body} ")"')
         for length in sorted(lengths, reverse=True):
-            rules.append(_text_rule(f"text-{length}", length, spec.case))
+            rules.append(_description_rule(f"text-{length}", length, spec.case, spec))
     if spec.gitmoji:
         rules.append(r"gitmoji ::= [^\x00-\x7f]{1,2}")
     if spec.body:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from commit_polish import budget, deadline, form, git, grammar, llm, prompt, redact, style
+from commit_polish import budget, deadline, form, git, grammar, llm, prompt, redact, style, validate
 from commit_polish import diff as diff_mod
 from commit_polish import facts as facts_mod
 from commit_polish.config import Config
@@ -55,6 +55,10 @@ def read_staged(cfg: Config, base: str | None = None) -> Staged:
     return Staged(prepared=prepared, branch=branch, shape=shape, facts=found)
 
 
+# Names offered to the grammar as the subject's object: enough to choose from, few enough
+# that a small model's sampler is not spread thin.
+GRAMMAR_NAMES = 8
+
 # A type that the kinds of the changed files settle, whatever a model would guess.
 _KIND_TYPES = (
     (frozenset({"test"}), "test"),
@@ -97,6 +101,9 @@ def build(
     prepared, branch, shape = staged.prepared, staged.branch, staged.shape
     # Narrowed here, not for the rules: a rename of tests is still a refactor.
     shape = dataclasses.replace(shape, spec=implied_spec(shape.spec, staged.facts))
+    if cfg.message.grounded:
+        names = tuple(validate.names_to_use(staged.facts, limit=GRAMMAR_NAMES))
+        shape = dataclasses.replace(shape, spec=dataclasses.replace(shape.spec, names=names))
     template, _where = prompt.load_template(
         cfg.message.template, setting=cfg.sources.get("template", "")
     )
