@@ -747,6 +747,7 @@ GROUNDED = gather(
         ("refactor: serve from one place", True),  # server, inflected
         ("feat: improve the code", False),
         ("fix: add a par", False),  # too short to be a stem
+        ("fix: quote requirements.txt's pins", True),  # whole, whatever splits it
         ("Update things", False),
         ("fix: handle errors", False),
     ],

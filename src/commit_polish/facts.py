@@ -854,6 +854,10 @@ def grounded(subject: str, facts: Facts) -> bool:
     compared lowercased, inflected (``greeting`` names ``greet``), and split at dots and
     dashes (``parse_port()``, ``server.py``)."""
     names = facts.names()
+    said = subject.lower()
+    # Names no word pattern splits well ('we"ird.py', "my file.py") are found whole.
+    if any(len(name) >= MIN_STEM and name in said for name in names):
+        return True
     parts = frozenset(p for name in names for p in _parts(name)) | names
     for word in _WORD.findall(subject):
         lowered = word.lower().rstrip(".")
