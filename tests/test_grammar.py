@@ -118,14 +118,14 @@ def test_rejection_is_remembered_per_server_and_model() -> None:
             40,
             "any",
             ("parse_port", "server.py"),
-            'text-40 ::= ([^\\x00-\\x20] [^\\x00-\\x1f]{0,23} " ")? ("parse_port" | "server.py") '
+            'text-40 ::= ([a-zA-Z] [a-zA-Z ]{0,23} " ")? ("parse_port" | "server.py") '
             '(" " [^\\x00-\\x1f]{0,3} [^\\x00-\\x1f .:])?',
         ),
         (
             30,
             "lower",
             ("greet",),
-            'text-30 ::= [a-z] [^\\x00-\\x1f]{0,23} " " ("greet")',
+            'text-30 ::= [a-z] [a-zA-Z ]{0,23} " " ("greet")',
         ),
         (20, "any", ("a" * 30,), None),  # no name fits: free text instead
         (72, "any", (), None),

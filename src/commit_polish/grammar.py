@@ -41,6 +41,7 @@ def _literal(text: str) -> str:
 _CHAR = r"[^\x00-\x1f]"  # any character but control characters (so never a newline)
 _LAST = r"[^\x00-\x1f .:]"  # no trailing space, period or colon ("Here is…:")
 _FIRST = {"lower": "[a-z]", "upper": "[A-Z]", "any": r"[^\x00-\x20]"}
+_WORD_FIRST = {"lower": "[a-z]", "upper": "[A-Z]", "any": "[a-zA-Z]"}
 
 
 def _text_rule(name: str, length: int, case: str) -> str:
@@ -68,7 +69,9 @@ def _grounded_rule(name: str, length: int, case: str, names: tuple[str, ...]) ->
     lead = min(LEAD_CHARS, length - longest - 1)
     rest = length - lead - 1 - longest
     choice = "(" + " | ".join(_literal(n) for n in fitting) + ")"
-    words = f"{_FIRST[case]} {_CHAR}{{0,{lead - 1}}} {_literal(' ')}"
+    # Words before the name, of letters only: a small model fills free text with URLs and
+    # dates (seen: "bump: https://github.com/git-c release-scm.md").
+    words = f"{_WORD_FIRST[case]} [a-zA-Z ]{{0,{lead - 1}}} {_literal(' ')}"
     # A name may open the description only where its case is free ("feat: parse_port …").
     rule = f"{name} ::= {words} {choice}" if case != "any" else f"{name} ::= ({words})? {choice}"
     if rest >= 2:
