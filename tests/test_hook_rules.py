@@ -96,10 +96,10 @@ def test_with_rules_off_the_model_writes_the_message(
     commit_files(hooked_repo, {"util.py": "def helper():\n    return 1\n"}, "x")
     commit_files(hooked_repo, {".commit-polish.toml": "[message]\nrules = false\n"}, "y")
     git(hooked_repo, "mv", "util.py", "helpers.py")
-    fake_server.reply = "Rename the helper module"
+    fake_server.reply = "refactor: rename the helper module"  # too little history: default style
     result = git(hooked_repo, "commit", check=False)
     assert result.returncode == 0, result.stderr
-    assert last_message(hooked_repo) == "Rename the helper module"
+    assert last_message(hooked_repo) == "refactor: rename the helper module"
     assert len(fake_server.requests) == 1
 
 
@@ -110,10 +110,10 @@ def test_a_draft_is_polished_by_the_model_not_replaced_by_a_rule(
     commit_files(hooked_repo, {".commit-polish.toml": '[hook]\non_message = "polish"\n'}, "y")
     git(hooked_repo, "mv", "util.py", "helpers.py")
     fake_server.requests.clear()  # committing the config file polished "y" already
-    fake_server.reply = "Rename util to helpers for clarity"
+    fake_server.reply = "refactor: rename util to helpers for clarity"
     result = git(hooked_repo, "commit", "-m", "rename util because it was vague", check=False)
     assert result.returncode == 0, result.stderr
-    assert last_message(hooked_repo) == "Rename util to helpers for clarity"
+    assert last_message(hooked_repo) == "refactor: rename util to helpers for clarity"
     assert len(fake_server.requests) == 1
 
 

@@ -275,6 +275,7 @@ def test_import_skip_paths_and_generate_touch_only_the_loopback_server(
     staged: Path, netguard: Path, fake_server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NETGUARD_ALLOW", json.dumps([["127.0.0.1", fake_server.port]]))
+    fake_server.reply = "feat: add a.py"  # it names the change: one request, no repair
     result = subprocess.run(
         [sys.executable, "-c", CHILD, str(staged)],
         capture_output=True,
@@ -283,7 +284,7 @@ def test_import_skip_paths_and_generate_touch_only_the_loopback_server(
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "feat: add greeting module"
+    assert result.stdout.strip() == "feat: add a.py"
     seen = connections(netguard)
     assert seen, "the guard recorded nothing: was sitecustomize loaded?"
     assert all(ok for *_rest, ok in seen), seen
@@ -298,8 +299,8 @@ def test_git_commit_through_the_hook_touches_only_the_loopback_server(
     hooked_repo: Path, netguard: Path, fake_server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NETGUARD_ALLOW", json.dumps([["127.0.0.1", fake_server.port]]))
-    (hooked_repo / "a.py").write_text("x = 1\n")
-    git(hooked_repo, "add", "a.py")
+    (hooked_repo / "greeting.py").write_text("x = 1\n")
+    git(hooked_repo, "add", "greeting.py")
     result = git(hooked_repo, "commit", "-q", check=False)
     assert result.returncode == 0, result.stderr
     assert git(hooked_repo, "log", "-1", "--format=%s").stdout.strip() == (

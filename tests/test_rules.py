@@ -15,9 +15,11 @@ PLAIN = Shape(spec=Spec(style="plain", case="upper"), style="plain")
 
 
 def learned(*subjects: str, **message: object) -> Shape:
-    """The shape the hook would build from these recent subjects."""
+    """The shape the hook would build from these recent subjects, said over until there are
+    enough of them to learn a style from (style.MIN_HISTORY)."""
     cfg = config.with_values(config.defaults(), message, "test") if message else config.defaults()
-    return style.shape(cfg, subjects=list(subjects), branch="main", paths=[])
+    enough = list(subjects) * -(-style.MIN_HISTORY // len(subjects))
+    return style.shape(cfg, subjects=enough, branch="main", paths=[])
 
 
 def run(shape: Shape, *patches: str) -> tuple[str, str] | None:

@@ -74,7 +74,8 @@ def test_unusual_file_names_are_described(
         f"a staged file named {name!r}",
         "the file is listed by its name and its hunk sent; a reply naming it is accepted",
     )
-    server = fault_server(reply(f"feat: add {name.splitlines()[0]}"))
+    said = f"feat: add greet in {name.splitlines()[0]}"  # it names the change
+    server = fault_server(reply(said))
     add(hooked, name, "def greet():\n    return 'hi'\n")
     result = run_commit(hooked)
     prompt = user_prompt(server)
@@ -85,7 +86,7 @@ def test_unusual_file_names_are_described(
     assert result.returncode == 0, result.stderr
     assert f"added {name} +2 -0" in prompt
     assert "+def greet():" in prompt
-    assert last_message(hooked) == f"feat: add {name.splitlines()[0]}".expandtabs(4)
+    assert last_message(hooked) == said.expandtabs(4)
 
 
 def test_a_repositorys_textconv_is_never_run(
@@ -242,7 +243,7 @@ def test_a_diff_over_the_read_cap_is_not_read_whole(
     # 10 s, not 5: the hook's LiteLLM import is in the budget too, and slow on a loaded
     # machine. Read whole, this diff took 10 s and 1.8 GB (5.5 s, 1.6 GB of it the hook's).
     monkeypatch.setenv("COMMIT_POLISH_TIMEOUT", "10")
-    server = fault_server(reply("feat: add the data tables"))
+    server = fault_server(reply("feat: add greet and the data tables"))
     add(hooked, "a_greet.py", "def greet():\n    return 'hi'\n")
     line = "0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ\n"
     block = line * (990_000 // len(line))
@@ -263,4 +264,4 @@ def test_a_diff_over_the_read_cap_is_not_read_whole(
     assert "+def greet():" in prompt
     assert "+0123456789 abcdefghijklmnopqrstuvwxyz" in prompt  # the first tables were read
     assert re.search(rf"^added table\d+\.txt {re.escape(unread)}$", prompt, re.MULTILINE)
-    assert last_message(hooked) == "feat: add the data tables"
+    assert last_message(hooked) == "feat: add greet and the data tables"

@@ -179,7 +179,7 @@ def test_reuse_message_of_another_commit_describes_only_what_is_staged(
     git(hooked, "commit", "-q", "--no-verify", "-m", "Add b")
     stage(hooked, "c.py", "c = 1\n")
     monkeypatch.setenv("COMMIT_POLISH_ON_AMEND", "regenerate")
-    server = fault_server(reply("Add c"))
+    server = fault_server(reply("feat: add c"))  # 3 subjects teach no style: conventional
     result = run_commit(hooked, "-C", older)
     sent = prompt_of(server) if asked(server) else ""
     f.observed(
@@ -188,7 +188,7 @@ def test_reuse_message_of_another_commit_describes_only_what_is_staged(
     )
     assert result.returncode == 0, result.stderr
     assert "c.py" in sent and "b.py" not in sent
-    assert last_message(hooked) == "Add c"
+    assert last_message(hooked) == "feat: add c"
 
 
 def test_amending_a_merge_keeps_its_message(
