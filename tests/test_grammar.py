@@ -115,19 +115,19 @@ def test_rejection_is_remembered_per_server_and_model() -> None:
     ("length", "case", "names", "rule"),
     [
         (
-            40,
+            50,
             "any",
             ("parse_port", "server.py"),
-            'text-40 ::= ([a-zA-Z] [a-zA-Z ]{0,23} " ")? ("parse_port" | "server.py") '
-            '(" " [^\\x00-\\x1f]{0,3} [^\\x00-\\x1f .:])?',
+            'text-50 ::= ([a-zA-Z] [a-z]{0,11} (" " [a-z]{1,12})? " ")? ("parse_port" | '
+            '"server.py") (" " [^\\x00-\\x1f]{0,12} [^\\x00-\\x1f .:])?',
         ),
         (
-            30,
+            32,
             "lower",
             ("greet",),
-            'text-30 ::= [a-z] [a-zA-Z ]{0,23} " " ("greet")',
+            'text-32 ::= [a-z] [a-z]{0,11} (" " [a-z]{1,12})? " " ("greet")',
         ),
-        (20, "any", ("a" * 30,), None),  # no name fits: free text instead
+        (40, "any", ("a" * 20,), None),  # no name fits with its lead: free text instead
         (72, "any", (), None),
     ],
 )

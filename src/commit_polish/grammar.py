@@ -53,25 +53,29 @@ def _text_rule(name: str, length: int, case: str) -> str:
     return f"{name} ::= {_FIRST[case]} ({_CHAR}{{0,{length - 2}}} {_LAST})?"
 
 
-# Room for the words before the change's name in a grounded subject ("add the", "handle").
-LEAD_CHARS = 24
+# The words before the change's name in a grounded subject ("add", "remove the"): at most
+# two, of letters, at most 12 each. A small model fills free text with URLs and dates (seen:
+# "bump: https://github.com/git-c release-scm.md") and loops in longer runs of words
+# ("xtra xtra xtra xtra cli.py").
+LEAD_WORD = 12
+LEAD_CHARS = 2 * (LEAD_WORD + 1)
 NAME_MAX = 40  # longer names are left out of the choice
 
 
 def _grounded_rule(name: str, length: int, case: str, names: tuple[str, ...]) -> str | None:
-    """A rule for at most ``length`` characters that say one of ``names`` after a few
-    words of the model's choosing, then anything: the object of the subject is a thing of
-    the change, not a guess. None when no name fits the length."""
-    fitting = [n for n in names if len(n) <= min(NAME_MAX, length - 4)]
+    """A rule for at most ``length`` characters that say one of ``names`` after a word or
+    two of the model's choosing, then anything: the object of the subject is a thing of the
+    change, not a guess. None when no name fits the length."""
+    fitting = [n for n in names if len(n) <= min(NAME_MAX, length - LEAD_CHARS - 1)]
     if not fitting:
         return None
     longest = max(len(n) for n in fitting)
-    lead = min(LEAD_CHARS, length - longest - 1)
-    rest = length - lead - 1 - longest
+    rest = length - LEAD_CHARS - longest
     choice = "(" + " | ".join(_literal(n) for n in fitting) + ")"
-    # Words before the name, of letters only: a small model fills free text with URLs and
-    # dates (seen: "bump: https://github.com/git-c release-scm.md").
-    words = f"{_WORD_FIRST[case]} [a-zA-Z ]{{0,{lead - 1}}} {_literal(' ')}"
+    word = f"[a-z]{{1,{LEAD_WORD}}}"
+    words = (
+        f"{_WORD_FIRST[case]} [a-z]{{0,{LEAD_WORD - 1}}} ({_literal(' ')} {word})? {_literal(' ')}"
+    )
     # A name may open the description only where its case is free ("feat: parse_port …").
     rule = f"{name} ::= {words} {choice}" if case != "any" else f"{name} ::= ({words})? {choice}"
     if rest >= 2:
