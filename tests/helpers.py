@@ -190,7 +190,8 @@ def is_prefill(request: Any) -> bool:
 
 def built_request() -> Any:
     """The request the hook would send for what is staged in the current directory."""
-    from commit_polish import hook, request
+    from commit_polish import deadline, hook, request
 
     ctx = hook.load_context()
-    return request.build(ctx.cfg, hook.start_request(ctx)).request
+    with deadline.within(ctx.cfg.ai.timeout):  # as the hook does: its steps end with it
+        return request.build(ctx.cfg, hook.start_request(ctx)).request

@@ -108,7 +108,8 @@ def hook_status(repo: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.chdir(repo)
     out = CliRunner().invoke(cli, ["status"]).stdout.splitlines()
     start = next(i for i, line in enumerate(out) if line[8:].startswith("hook "))
-    return out[start:]
+    end = next((i for i, line in enumerate(out) if line[8:].startswith("style ")), len(out))
+    return out[start:end]
 
 
 # ------------------------------------------------------------------------------------ husky
@@ -152,9 +153,9 @@ def test_husky_install_commit_npm_install_uninstall(
     assert len(fake_server.requests) == 1
 
     npm.install(husky_repo)  # regenerates husky's stubs
-    fake_server.reply = "Add farewell function"
+    fake_server.reply = "feat: add bye, a farewell"
     commit(husky_repo, "bye.py", "def bye():\n    return 'bye'\n")
-    assert last_message(husky_repo) == "Add farewell function"
+    assert last_message(husky_repo) == "feat: add bye, a farewell"
     assert len(fake_server.requests) == 2
 
     again = managers.install(husky_repo)
@@ -286,9 +287,9 @@ def test_lefthook_install_commit_reinstall_uninstall(
     assert len(fake_server.requests) == 1
 
     lefthook(lefthook_repo, "install", "-f")
-    fake_server.reply = "Add farewell function"
+    fake_server.reply = "feat: add bye, a farewell"
     commit(lefthook_repo, "bye.py", "def bye():\n    return 'bye'\n")
-    assert last_message(lefthook_repo) == "Add farewell function"
+    assert last_message(lefthook_repo) == "feat: add bye, a farewell"
     assert len(fake_server.requests) == 2
 
     again = managers.install(lefthook_repo)

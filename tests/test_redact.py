@@ -189,7 +189,9 @@ def staged_repo(repo: Path, monkeypatch: pytest.MonkeyPatch, listening_port: int
 
 def sent_prompt(repo: Path, httpx_mock: HTTPXMock, port: int, source: str | None = None) -> str:
     httpx_mock.add_response(
-        url=f"http://127.0.0.1:{port}/v1/chat/completions", json=completion("feat: x")
+        url=f"http://127.0.0.1:{port}/v1/chat/completions",
+        json=completion("feat: x"),
+        is_reusable=True,  # a vague subject is asked for again; the prompt is what counts here
     )
     msg = repo / ".git" / "COMMIT_EDITMSG"
     if not msg.exists():

@@ -140,7 +140,7 @@ def test_commit_through_the_warm_service_imports_no_litellm(
     assert hook_lines(result.stderr) == []
     assert last_message(hooked_repo) == GENERATED
     [body] = fake_server.requests  # sent by the service's LiteLLM, as the hook built it
-    assert (body["model"], body["max_tokens"], body["temperature"]) == ("gemma-3-1b-it", 300, 0.2)
+    assert (body["model"], body["max_tokens"], body["temperature"]) == ("gemma-3-1b-it", 160, 0.2)
     messages = body["messages"]
     assert isinstance(messages, list)
     assert [m["role"] for m in messages] == ["system", "user"]
