@@ -319,8 +319,8 @@ def test_git_commit_through_the_warm_service_touches_only_it_and_the_loopback_se
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("NETGUARD_ALLOW", json.dumps([["127.0.0.1", fake_server.port]]))
-    (hooked_repo / "a.py").write_text("x = 1\n")
-    git(hooked_repo, "add", "a.py")
+    (hooked_repo / "greeting.py").write_text("x = 1\n")
+    git(hooked_repo, "add", "greeting.py")
     result = git(hooked_repo, "commit", "-q", check=False)
     assert result.returncode == 0, result.stderr
     assert git(hooked_repo, "log", "-1", "--format=%s").stdout.strip() == (
