@@ -17,7 +17,7 @@ from bench import png
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 _TYPE = re.compile(r"^([a-z]+)(?:\([^()\s]+\))?!?: \S")
 # Subjects of dependency bumps, as bots and people write them.
-_BUMP = re.compile(r"\b(bump|update|upgrade)s?\b.* (from|to) v?\d", re.I)
+_BUMP = re.compile(r"\b(bump|update|upgrade)s?\b.*\b(from|to)\b", re.I)
 LABELS = ("before", "after")
 Row = dict[str, Any]
 
@@ -119,12 +119,20 @@ def write(results: Path, docs: Path) -> None:
     deps = load(results, "deps") if (results / "deps").is_dir() else {}
     if deps:
         rows = dependency_rows(deps)
-        free = sum(1 for r in rows if r.get("rule") and not r.get("completion_tokens"))
+        free = [r for r in rows if r.get("rule") and not r.get("completion_tokens")]
         lines += [
             "### Dependency bumps (bots kept: `--skip ''`)",
             "",
-            f"{free} of {len(rows)} dependency-bump commits got their message from the rules, "
-            "with zero model tokens.",
+            f"{len(free)} of {len(rows)} dependency-bump commits got their message from the "
+            "rules, with zero model tokens:",
+            "",
+            "| human subject | generated | rule | generated tokens |",
+            "|---|---|---|---|",
+            *(
+                f"| {r['human']} | {r.get('generated') or '(none)'} | {r.get('rule') or '-'} | "
+                f"{r.get('completion_tokens') or 0} |"
+                for r in rows
+            ),
             "",
         ]
     _replace(docs / "quality.md", "\n".join(lines))
