@@ -154,9 +154,9 @@ def test_grammar_is_sent_and_a_rejection_is_remembered(
     assert main_hook(staged, None, None) == 0
     assert staged.read_bytes() == b"feat: add greet\n" + GIT_FILE
     first, second = bodies(httpx_mock)
-    # The subject must name one of the change's names: its definition or its file.
+    # The subject must name the definition the change adds.
     assert first["grammar"] == grammar.build(
-        Spec(scopes=None, subject_max=72, body=True, case="any", names=("greet", "greet.py"))
+        Spec(scopes=None, subject_max=72, body=True, case="any", names=("greet",))
     )
     assert "grammar" not in second
     assert {k: v for k, v in first.items() if k != "grammar"} == second
@@ -233,7 +233,8 @@ def test_copies_history(subject: str, copied: bool) -> None:
 
 RULES = (
     "- The subject is a plain sentence starting with a capital letter.\n"
-    "- Write in English. Describe only changes that appear in the diff."
+    "- Write in English. Describe only changes that appear in the diff.\n"
+    "What changed, for sure:\n"
 )
 
 
@@ -243,6 +244,7 @@ RULES = (
         ("Improve the following changes\n\nThe subject is a plain sentence starting", True),
         ("Describe only changes that appear in the diff", True),
         ("Write in English", False),  # too short to be a copy rather than a coincidence
+        ("feat: add parse_port\n\nWhat changed, for sure:", True),  # seen in make demo
         ("Add parse_port to read the port from the environment", False),
     ],
 )
@@ -321,3 +323,25 @@ def test_score(text: str, expected: tuple[int, int]) -> None:
     )
     shape = Shape(spec=Spec(), facts=facts.gather(diff.parse(raw)))
     assert validate.score(text, shape) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "names"),
+    [
+        (
+            b"diff --git a/netutil.py b/netutil.py\n--- /dev/null\n+++ b/netutil.py\n"
+            b"@@ -0,0 +1,2 @@\n+def parse_port(s):\n+    return int(s)\n",
+            ("parse_port",),
+        ),
+        (
+            b"diff --git a/notes.md b/notes.md\n--- a/notes.md\n+++ b/notes.md\n"
+            b"@@ -1 +1 @@\n-a\n+b\n",
+            ("notes.md",),
+        ),
+    ],
+    ids=["a definition", "no definition"],
+)
+def test_subject_names(raw: bytes, names: tuple[str, ...]) -> None:
+    from commit_polish import diff, facts, request
+
+    assert request.subject_names(facts.gather(diff.parse(raw))) == names

@@ -59,6 +59,17 @@ def read_staged(cfg: Config, base: str | None = None) -> Staged:
 # that a small model's sampler is not spread thin.
 GRAMMAR_NAMES = 8
 
+
+def subject_names(found: facts_mod.Facts) -> tuple[str, ...]:
+    """The names a grounded subject chooses among: the definitions added or changed when
+    there are some (the most specific thing a commit can name: ``parse_port`` rather than
+    ``netutil.py``), else packages and files."""
+    defined = [name for f in found.files for name in (*f.added, *f.changed)]
+    if defined:
+        return tuple(dict.fromkeys(defined))[:GRAMMAR_NAMES]
+    return tuple(validate.names_to_use(found, limit=GRAMMAR_NAMES))
+
+
 # A type that the kinds of the changed files settle, whatever a model would guess.
 _KIND_TYPES = (
     (frozenset({"test"}), "test"),
@@ -102,7 +113,7 @@ def build(
     # Narrowed here, not for the rules: a rename of tests is still a refactor.
     shape = dataclasses.replace(shape, spec=implied_spec(shape.spec, staged.facts))
     if cfg.message.grounded:
-        names = tuple(validate.names_to_use(staged.facts, limit=GRAMMAR_NAMES))
+        names = subject_names(staged.facts)
         shape = dataclasses.replace(shape, spec=dataclasses.replace(shape.spec, names=names))
     template, _where = prompt.load_template(
         cfg.message.template, setting=cfg.sources.get("template", "")

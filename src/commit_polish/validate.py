@@ -170,7 +170,7 @@ _WORD = re.compile(r"\w+")
 # A subject that says one to three words over and over: "build: ire: ire: ire: …".
 _LOOP = re.compile(r"\b((?:\w+\W+){1,3}?)\1{2,}")
 # Shorter lines of the prompt's own words are too common to count as copied.
-MIN_COPIED = 24
+MIN_COPIED = 18
 
 
 def _said(text: str) -> str:
