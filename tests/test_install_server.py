@@ -79,7 +79,7 @@ def test_install_server_writes_config_and_hook_and_downloads_nothing(
         "-       model    llamafile/fake-model, asked of your server\n"
         f"ok      server   reachable at {llm.api_base}, serving fake-model\n"
         "-       service  not running; the hook imports LiteLLM on each commit "
-        "(start: commit-polish serve --detach)\n"
+        "(serve starts it only beside commit-polish's own server)\n"
         f"ok      hook     {hook}\n"
         "-       style    not learned (0 commit subject(s), at least 10 are needed)\n"
     )

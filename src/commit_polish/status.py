@@ -119,7 +119,7 @@ def _server_check(cfg: config.Config) -> Check:
     return Check("server", False, f"nothing answers at {base}", START_SERVER, data)
 
 
-def _service_check() -> Check:
+def _service_check(external: bool = False) -> Check:
     """Whether a warm service will carry the hook's requests (it is optional: without one
     the hook imports LiteLLM itself, so its absence is no failure)."""
     path = service.socket_path()
@@ -128,7 +128,13 @@ def _service_check() -> Check:
     if not service.available():
         return Check("service", None, "no Unix domain sockets here", data=data)
     if answer is None:
-        detail = f"not running; the hook imports LiteLLM on each commit (start: {START_SERVER})"
+        # serve refuses a server the user runs, and with it the service beside it.
+        start = (
+            "serve starts it only beside commit-polish's own server"
+            if external
+            else (f"start: {START_SERVER}")
+        )
+        detail = f"not running; the hook imports LiteLLM on each commit ({start})"
         return Check("service", None, detail, data=data)
     data.update(pid=answer.get("pid"), version=answer.get("protocol"), warm=answer.get("warm"))
     if answer.get("ok") is not True:
@@ -226,7 +232,7 @@ def collect(cwd: Path | None = None) -> list[Check]:
         config_check,
         *files,
         _server_check(cfg),
-        _service_check(),
+        _service_check(cfg.llamafile.external_server),
         _hook_check(cwd),
         _style_check(repo, cfg),
     ]
