@@ -690,3 +690,25 @@ def test_a_looping_body_ends_at_its_first_repeated_line() -> None:
 )
 def test_without_last_line(text: str, kept: str) -> None:
     assert message.without_last_line(text) == kept
+
+
+@pytest.mark.parametrize(
+    ("reply", "kept"),
+    [
+        (
+            "feat: add Button\n\n+export function Button({label}) {\n+  return label;\n+}",
+            "feat: add Button",
+        ),
+        ("Add greet\n+def greet():\n+    return 'hi'", "Add greet"),
+    ],
+)
+def test_a_subject_over_a_copied_diff_is_kept_alone(reply: str, kept: str) -> None:
+    assert clean_reply(reply) == kept
+
+
+@pytest.mark.parametrize(
+    "reply", ["+def greet():\n+    return 'hi'", "def greet() {\n+  x;\n+  y;"]
+)
+def test_a_diff_with_no_subject_of_its_own_is_no_message(reply: str) -> None:
+    with pytest.raises(message.NotAMessage):
+        clean_reply(reply)

@@ -234,6 +234,10 @@ def _drop_fences(lines: list[str]) -> list[str]:
     return [line for line in lines if not _FENCE.match(line)]
 
 
+# A subject line: "type(scope): words" or words; not code, not a diff header.
+_CONVENTIONAL_OR_WORDS = re.compile(r"^(?:[a-z]+(?:\([^()\s]+\))?!?: )?[A-Za-z][\w'-]* [^{};=<>]*$")
+
+
 def looks_like_diff(text: str) -> bool:
     lines = [line for line in text.split("\n") if line.strip()]
     if not lines:
@@ -357,7 +361,12 @@ def clean_reply(reply: str, *, subject_max: int = 72, comment: str = "#", body: 
     if not text:
         raise NotAMessage("the model's reply was empty")
     if looks_like_diff(text):
-        raise _echoed_diff()
+        # A subject of its own over a body copied from the diff (a small model, made to
+        # name a definition, goes on with its code): the subject is a message.
+        first = text.split("\n", 1)[0]
+        if not first.strip() or _is_diff_line(first) or not _CONVENTIONAL_OR_WORDS.match(first):
+            raise _echoed_diff()
+        text = first
     lines = text.split("\n")
     subject = _shorten_subject(_INLINE_LABEL.sub("", _strip_quotes(lines[0])), subject_max)
     if not subject:
