@@ -312,7 +312,7 @@ def _cut_body(lines: list[str], limit: int) -> list[str]:
     return kept[:start] if any(line.strip() for line in kept[:start]) else kept
 
 
-def _said(line: str) -> str:
+def words_of(line: str) -> str:
     """A line as a reader compares it: no list marker, case or punctuation."""
     return " ".join(re.findall(r"\w+", _ITEM_START.sub("", line).lower()))
 
@@ -321,9 +321,9 @@ def until_repeat(subject: str, lines: list[str]) -> list[str]:
     """The body up to its first line that says again what the subject or an earlier line
     said: a small model that starts repeating itself goes on until max_tokens."""
     found = CONVENTIONAL.match(subject)
-    seen = {_said(found.group("desc") if found else subject)}
+    seen = {words_of(found.group("desc") if found else subject)}
     for n, line in enumerate(lines):
-        said = _said(line)
+        said = words_of(line)
         if said and said in seen:
             return lines[:n]
         seen.add(said)

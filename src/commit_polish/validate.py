@@ -166,15 +166,10 @@ def is_echo(text: str, diff_text: str) -> bool:
     return lines[0] in code and bool(_CODE_CHARS.search(lines[0]))
 
 
-_WORD = re.compile(r"\w+")
 # A subject that says one to three words over and over: "build: ire: ire: ire: …".
 _LOOP = re.compile(r"\b((?:\w+\W+){1,3}?)\1{2,}")
 # Shorter lines of the prompt's own words are too common to count as copied.
 MIN_COPIED = 18
-
-
-def _said(text: str) -> str:
-    return " ".join(_WORD.findall(text.lower()))
 
 
 def repeats_itself(subject: str) -> bool:
@@ -185,15 +180,15 @@ def repeats_itself(subject: str) -> bool:
 def copies_history(subject: str, history: tuple[str, ...]) -> bool:
     """Whether the subject is an earlier commit's subject: an example copied, which
     describes some other change."""
-    said = _said(split_ticket(subject)[2])
-    return bool(said) and any(said == _said(split_ticket(old)[2]) for old in history)
+    said = message_mod.words_of(split_ticket(subject)[2])
+    return bool(said) and any(said == message_mod.words_of(split_ticket(old)[2]) for old in history)
 
 
 def repeats_instructions(text: str, instructions: str) -> bool:
     """Whether a line of the message is the prompt's own words ("The subject is a plain
     sen…"): the model read the rules out instead of following them."""
-    said = _said(instructions)
-    lines = (_said(line) for line in text.splitlines())
+    said = message_mod.words_of(instructions)
+    lines = (message_mod.words_of(line) for line in text.splitlines())
     return any(len(line) >= MIN_COPIED and line in said for line in lines)
 
 
