@@ -66,7 +66,20 @@ TEST_PATTERNS = (
     "*/__tests__/*",
     "conftest.py",
 )
-DOC_PATTERNS = ("*.md", "*.rst", "*.txt", "docs/*", "doc/*", "*.adoc", "LICENSE*", "CHANGELOG*")
+DOC_PATTERNS = (
+    "*.md",
+    "*.rst",
+    "*.txt",
+    "docs/*",
+    "doc/*",
+    "*.adoc",
+    "LICENSE*",
+    "CHANGELOG*",
+    "mkdocs.yml",
+    "mkdocs.yaml",
+    ".readthedocs.yml",
+    ".readthedocs.yaml",
+)
 # Data and fixtures: shown last, when there is room (generated files are never shown).
 DATA_PATTERNS = (
     "*.json",

@@ -10,7 +10,19 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from commit_polish import budget, deadline, form, git, grammar, llm, prompt, redact, style, validate
+from commit_polish import (
+    budget,
+    commit_type,
+    deadline,
+    form,
+    git,
+    grammar,
+    llm,
+    prompt,
+    redact,
+    style,
+    validate,
+)
 from commit_polish import diff as diff_mod
 from commit_polish import facts as facts_mod
 from commit_polish.config import Config
@@ -34,6 +46,9 @@ class Staged:
     branch: str
     shape: style.Shape
     facts: facts_mod.Facts
+    # The type the facts and the history's habit give (commit_type.choose), for a grounded
+    # request.
+    type_hint: str | None = None
 
 
 def read_staged(cfg: Config, base: str | None = None) -> Staged:
@@ -52,7 +67,8 @@ def read_staged(cfg: Config, base: str | None = None) -> Staged:
     )
     found = facts_mod.gather(prepared.files)
     shape = dataclasses.replace(shape, facts=found)
-    return Staged(prepared=prepared, branch=branch, shape=shape, facts=found)
+    hint = commit_type.choose(found, history, shape.spec.types)
+    return Staged(prepared=prepared, branch=branch, shape=shape, facts=found, type_hint=hint)
 
 
 # Names offered to the grammar as the subject's object: enough to choose from, few enough
@@ -70,29 +86,20 @@ def subject_names(found: facts_mod.Facts) -> tuple[str, ...]:
     return tuple(validate.names_to_use(found, limit=GRAMMAR_NAMES))
 
 
-# A type that the kinds of the changed files settle, whatever a model would guess.
-_KIND_TYPES = (
-    (frozenset({"test"}), "test"),
-    (frozenset({"docs"}), "docs"),
-    (frozenset({"ci"}), "ci"),
-    (frozenset({"build", "manifest", "lock"}), "build"),
-)
-
-
 def implied_type(found: facts_mod.Facts) -> str | None:
     """The Conventional Commits type the changed files' kinds imply: only tests changed is
     ``test``, only docs ``docs``, only CI files ``ci``, only build files and manifests
     ``build``; None when the kinds leave the type to the change itself."""
-    kinds = found.kinds()
-    if not kinds:
-        return None
-    return next((kind for allowed, kind in _KIND_TYPES if kinds <= allowed), None)
+    settled = commit_type.of_kinds(found.kinds())
+    if settled is not None:
+        return settled
+    guessed = commit_type.guess(found)
+    return guessed if guessed == "build" else None
 
 
-def implied_spec(spec: form.Spec, found: facts_mod.Facts) -> form.Spec:
-    """``spec`` with its types narrowed to the one the facts imply, when the style has
-    types and allows it."""
-    kind = implied_type(found)
+def narrowed(spec: form.Spec, kind: str | None) -> form.Spec:
+    """``spec`` with its types narrowed to ``kind``, when the style has types and allows
+    it."""
     if spec.style != "conventional" or kind is None or kind not in spec.types:
         return spec
     return dataclasses.replace(spec, types=(kind,))
@@ -110,8 +117,10 @@ def build(
     redacted."""
     staged = staged or read_staged(cfg, base)
     prepared, branch, shape = staged.prepared, staged.branch, staged.shape
-    # Narrowed here, not for the rules: a rename of tests is still a refactor.
-    shape = dataclasses.replace(shape, spec=implied_spec(shape.spec, staged.facts))
+    # Narrowed here, not for the rules: a rename of tests is still a refactor. Grounded, the
+    # type is the facts' and the history's; else only what the kinds settle.
+    kind = staged.type_hint if cfg.message.grounded else implied_type(staged.facts)
+    shape = dataclasses.replace(shape, spec=narrowed(shape.spec, kind))
     if cfg.message.grounded:
         names = subject_names(staged.facts)
         shape = dataclasses.replace(shape, spec=dataclasses.replace(shape.spec, names=names))
