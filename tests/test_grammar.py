@@ -111,25 +111,56 @@ def test_rejection_is_remembered_per_server_and_model() -> None:
     assert set(grammar.fields(Spec(), "llamafile/b", base)) == {"grammar"}
 
 
+WORD = "[a-zA-Z] [a-z]{0,9}"  # a word after the name (REST_WORD = 10)
+
+
 @pytest.mark.parametrize(
-    ("length", "case", "names", "rule"),
+    ("length", "case", "names", "verb", "rule"),
     [
+        # 50 - ("validate " 9 + "support for " 12 = 21) - 10 leaves 19: one word after it;
+        # "server.py" (9) leaves 20: one too.
         (
             50,
-            "any",
-            ("parse_port", "server.py"),
-            'text-50 ::= ([a-zA-Z] [a-z]{0,11} (" " [a-z]{1,12})? " ")? ("parse_port" | '
-            '"server.py") (" " [^\\x00-\\x1f]{0,12} [^\\x00-\\x1f .:])?',
-        ),
-        (
-            32,
             "lower",
-            ("greet",),
-            'text-32 ::= [a-z] [a-z]{0,11} (" " [a-z]{1,12})? " " ("greet")',
+            ("parse_port", "server.py"),
+            True,
+            f'text-50 ::= gverb-lower " " (link " ")? ("parse_port" (" " {WORD}){{0,1}} | '
+            f'"server.py" (" " {WORD}){{0,1}})',
         ),
-        (40, "any", ("a" * 20,), None),  # no name fits with its lead: free text instead
-        (72, "any", (), None),
+        # The plain style writes its own verb: only the link leads (12), 28 - 12 - 5 = 11.
+        (28, "any", ("greet",), False, f'text-28 ::= (link " ")? ("greet" (" " {WORD}){{0,1}})'),
+        # No room after the name: nothing may follow it.
+        (
+            31,
+            "upper",
+            ("greet", "greet"),
+            True,
+            'text-31 ::= gverb-upper " " (link " ")? ("greet")',
+        ),
+        (40, "any", ("a" * 20,), True, None),  # no name fits with its lead: free text instead
+        (72, "any", (), True, None),
     ],
 )
-def test_grounded_rule(length: int, case: str, names: tuple[str, ...], rule: str | None) -> None:
-    assert grammar._grounded_rule(f"text-{length}", length, case, names) == rule
+def test_grounded_rule(
+    length: int, case: str, names: tuple[str, ...], verb: bool, rule: str | None
+) -> None:
+    assert grammar._grounded_rule(f"text-{length}", length, case, names, verb=verb) == rule
+
+
+def test_a_grounded_grammar_defines_its_verbs_and_links_once() -> None:
+    text = grammar.build(
+        Spec(types=("feat", "fix"), scopes=(), body=False, case="lower", names=("parse_port",))
+    )
+    lines = text.splitlines()
+    assert lines[0] == "root ::= subject"
+    assert [line.split(" ::= ")[0] for line in lines].count("gverb-lower") == 1
+    assert 'link ::= "the" | "a" | "an" | "support for" | "tests for"' in lines
+    assert '"improve"' not in text  # the vague verbs are left out
+    assert "gverb-lower" in next(line for line in lines if line.startswith("text-66"))
+
+
+def test_a_grounded_plain_grammar_leaves_out_the_vague_verbs() -> None:
+    text = grammar.build(Spec(style="plain", case="upper", body=False, names=("parse_port",)))
+    verbs = next(line for line in text.splitlines() if line.startswith("verb ::= "))
+    assert '"Improve"' not in verbs and '"Introduce"' not in verbs and '"Add"' in verbs
+    assert "gverb" not in text

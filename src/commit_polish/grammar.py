@@ -53,38 +53,62 @@ def _text_rule(name: str, length: int, case: str) -> str:
     return f"{name} ::= {_FIRST[case]} ({_CHAR}{{0,{length - 2}}} {_LAST})?"
 
 
-# The words before the change's name in a grounded subject ("add", "remove the"): at most
-# two, of letters, at most 12 each. A small model fills free text with URLs and dates (seen:
-# "bump: https://github.com/git-c release-scm.md") and loops in longer runs of words
+# A grounded subject: a verb, maybe a linking word, one of the change's names, then a few
+# words. Every part is closed or narrow because a small model fills free text with URLs,
+# dates and made-up file names (seen: "bump: https://github.com/git-c release-scm.md",
+# "Improve the issue faqs.md with pytz.py. 1.0.0.0") and loops in longer runs of words
 # ("xtra xtra xtra xtra cli.py").
-LEAD_WORD = 12
-LEAD_CHARS = 2 * (LEAD_WORD + 1)
+# Verbs that say what was done: the vague ones a small model reaches for first ("Improve the
+# codebase", "Introduce to the") and those git or the rules write are left out.
+GROUNDED_VERBS = tuple(
+    v
+    for v in PLAIN_VERBS
+    if v not in {"Bump", "Change", "Improve", "Introduce", "Log", "Merge", "Respond", "Revert"}
+)
+LINKS = ("the", "a", "an", "support for", "tests for")
+REST_WORD = 10  # characters of each word after the name
+REST_WORDS = 6  # words after the name at most
 NAME_MAX = 40  # longer names are left out of the choice
 
 
-def _grounded_rule(name: str, length: int, case: str, names: tuple[str, ...]) -> str | None:
-    """A rule for at most ``length`` characters that say one of ``names`` after a word or
-    two of the model's choosing, then anything: the object of the subject is a thing of the
-    change, not a guess. None when no name fits the length."""
-    fitting = [n for n in names if len(n) <= min(NAME_MAX, length - LEAD_CHARS - 1)]
+def _verbs(case: str) -> list[str]:
+    lower = [v.lower() for v in GROUNDED_VERBS]
+    return {"lower": lower, "upper": list(GROUNDED_VERBS)}.get(case, lower + list(GROUNDED_VERBS))
+
+
+def _grounded_rule(
+    name: str, length: int, case: str, names: tuple[str, ...], *, verb: bool = True
+) -> str | None:
+    """A rule for at most ``length`` characters: a verb (``gverb-CASE``, unless ``verb`` is
+    off: the plain style writes its own), maybe a linking word (``link``), one of ``names``,
+    and at most a few words of letters and digits after it. The object of the subject is a
+    thing of the change, not a guess. None when no name fits the length."""
+    verbs = _verbs(case) if verb else []
+    lead = (max(len(v) for v in verbs) + 1 if verbs else 0) + max(len(w) for w in LINKS) + 1
+    fitting = [n for n in dict.fromkeys(names) if len(n) <= min(NAME_MAX, length - lead)]
     if not fitting:
         return None
-    longest = max(len(n) for n in fitting)
-    rest = length - LEAD_CHARS - longest
-    choice = "(" + " | ".join(_literal(n) for n in fitting) + ")"
-    word = f"[a-z]{{1,{LEAD_WORD}}}"
-    words = (
-        f"{_WORD_FIRST[case]} [a-z]{{0,{LEAD_WORD - 1}}} ({_literal(' ')} {word})? {_literal(' ')}"
-    )
-    # A name may open the description only where its case is free ("feat: parse_port …").
-    rule = f"{name} ::= {words} {choice}" if case != "any" else f"{name} ::= ({words})? {choice}"
-    if rest >= 2:
-        rule += f" ({_literal(' ')} {_CHAR}{{0,{rest - 2}}} {_LAST})?"
-    return rule
+    choices = []
+    for n in fitting:
+        words = min((length - lead - len(n)) // (REST_WORD + 1), REST_WORDS)
+        rest = f' (" " [a-zA-Z] [a-z]{{0,{REST_WORD - 1}}}){{0,{words}}}'
+        choices.append(_literal(n) + (rest if words else ""))
+    head = f'gverb-{case} " " ' if verb else ""
+    return f'{name} ::= {head}(link " ")? (' + " | ".join(choices) + ")"
 
 
-def _description_rule(name: str, length: int, case: str, spec: Spec) -> str:
-    return _grounded_rule(name, length, case, spec.names) or _text_rule(name, length, case)
+def _grounded_words(case: str | None) -> list[str]:
+    """The rules a grounded description refers to: its verbs (for ``case``; none when the
+    style writes its own) and its linking words."""
+    rules = ["link ::= " + " | ".join(_literal(w) for w in LINKS)]
+    if case is not None:
+        rules.append(f"gverb-{case} ::= " + " | ".join(_literal(v) for v in _verbs(case)))
+    return rules
+
+
+def _description_rule(name: str, length: int, case: str, spec: Spec, *, verb: bool = True) -> str:
+    grounded = _grounded_rule(name, length, case, spec.names, verb=verb)
+    return grounded or _text_rule(name, length, case)
 
 
 def build(spec: Spec) -> str:
@@ -96,10 +120,12 @@ def build(spec: Spec) -> str:
     rules.append("root ::= subject" + (" body?" if spec.body else ""))
     if spec.style == "plain":
         verbs = [v.lower() if spec.case == "lower" else v for v in PLAIN_VERBS]
+        if spec.names:
+            verbs = [v for v in verbs if v.capitalize() in GROUNDED_VERBS]
         rest = limit - max(len(v) for v in verbs) - 1
         rules.append(f'subject ::= {lead}verb " " text-{rest}')
         rules.append("verb ::= " + " | ".join(_literal(v) for v in verbs))
-        rules.append(_description_rule(f"text-{rest}", rest, "any", spec))
+        rules.append(_description_rule(f"text-{rest}", rest, "any", spec, verb=False))
     else:
         if spec.scopes is None:
             scope_len = FREE_SCOPE_MAX
@@ -131,6 +157,8 @@ def build(spec: Spec) -> str:
             rules.append(f'scope ::= "(" {scope_body} ")"')
         for length in sorted(lengths, reverse=True):
             rules.append(_description_rule(f"text-{length}", length, spec.case, spec))
+    if any(rule.startswith("text-") and '(link " ")?' in rule for rule in rules):
+        rules.extend(_grounded_words(None if spec.style == "plain" else spec.case))
     if spec.gitmoji:
         rules.append(r"gitmoji ::= [^\x00-\x7f]{1,2}")
     if spec.body:
