@@ -56,6 +56,16 @@ def isolated_home(
 
 
 @pytest.fixture
+def ask_bodies(isolated_home: Path) -> Path:
+    """A user config that asks the model for bodies (``body = true``; the default is a
+    subject only), for tests of what is done with a body."""
+    cfg = isolated_home / "commit-polish" / "config" / "config.toml"
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text("[message]\nbody = true\n")
+    return cfg
+
+
+@pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A real repository with one commit, nothing staged."""
     path = tmp_path / "repo"

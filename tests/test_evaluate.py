@@ -287,8 +287,10 @@ def with_a_bot(history: Path) -> Path:
 
 
 def test_eval_scores_whole_messages_and_leaves_the_bot_out(
-    with_a_bot: Path, httpx_mock: HTTPXMock, listening_port: int
+    with_a_bot: Path, httpx_mock: HTTPXMock, listening_port: int, ask_bodies: Path
 ) -> None:
+    # Bodies asked for, and the type left to the model: the replies below are scored as sent.
+    ask_bodies.write_text("[message]\nbody = true\ngrounded = false\n")
     before = snapshot(with_a_bot)
     looping = "fix(app): greet politely\n\nSay hello instead of hi.\nSay hello instead of hi."
     httpx_mock.add_response(url=chat(listening_port), json=reply(looping, 30))

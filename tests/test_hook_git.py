@@ -158,9 +158,10 @@ def test_commit_template_comments_kept(
 
 
 def test_comment_char_is_honoured(
-    hooked_repo: Path, fake_server: FakeLLMServer, editor: Path
+    hooked_repo: Path, fake_server: FakeLLMServer, editor: Path, ask_bodies: Path
 ) -> None:
     git(hooked_repo, "config", "core.commentChar", ";")
+    ask_bodies.write_text("[message]\nbody = true\ngrounded = false\n")  # the reply as sent
     fake_server.reply = "fix: handle empty input\n\n# not a comment under ';'"
     stage(hooked_repo)
     result = commit(hooked_repo)

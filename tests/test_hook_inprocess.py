@@ -53,7 +53,7 @@ def test_config_values_reach_the_request(
     monkeypatch.setenv("COMMIT_POLISH_MODEL", "openai/qwen2.5")
     monkeypatch.setenv("COMMIT_POLISH_MAX_TOKENS", "64")
     monkeypatch.setenv("COMMIT_POLISH_TEMPERATURE", "0")
-    httpx_mock.add_response(url=chat_url(listening_port), json=completion("fix: greet y"))
+    httpx_mock.add_response(url=chat_url(listening_port), json=completion("feat: greet y"))
     assert main_hook(staged, None, None) == 0
     body = json.loads(httpx_mock.get_requests()[0].content)
     assert (body["model"], body["max_tokens"], body["temperature"]) == ("qwen2.5", 64, 0.0)
@@ -312,8 +312,8 @@ def test_polish_with_non_utf8_draft_sends_valid_utf8(
 ) -> None:
     monkeypatch.setenv("COMMIT_POLISH_ON_MESSAGE", "polish")
     staged.write_bytes(b"caf\xe9 fix\n")  # Latin-1, as an old editor might write it
-    httpx_mock.add_response(url=chat_url(listening_port), json=completion("fix: greet the cafe"))
+    httpx_mock.add_response(url=chat_url(listening_port), json=completion("feat: greet the cafe"))
     assert main_hook(staged, "message", None) == 0
     body = json.loads(httpx_mock.get_requests()[0].content)
     assert "caf\ufffd fix" in body["messages"][1]["content"]
-    assert staged.read_bytes() == b"fix: greet the cafe\n"
+    assert staged.read_bytes() == b"feat: greet the cafe\n"

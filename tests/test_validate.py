@@ -112,8 +112,8 @@ def test_invalid_answer_is_repaired_once(
         {
             "role": "user",
             "content": "That commit message is not acceptable: the subject must look like "
-            "'type(scope): description' with type one of feat, fix, docs, style, refactor, "
-            "perf, test, build, ci, chore, revert; it names files that are not in the diff: "
+            "'type(scope): description' with type one of feat; it names files that are not in "
+            "the diff: "
             "utils.py. Write the commit message again, fixing this. Reply with the message only.",
         },
     ]
@@ -156,7 +156,8 @@ def test_grammar_is_sent_and_a_rejection_is_remembered(
     first, second = bodies(httpx_mock)
     # The subject must name the definition the change adds.
     assert first["grammar"] == grammar.build(
-        Spec(scopes=None, subject_max=72, body=True, case="any", names=("greet",))
+        # greet.py is new and defines greet: a feature, in a subject of its own.
+        Spec(types=("feat",), scopes=None, subject_max=72, body=False, case="any", names=("greet",))
     )
     assert "grammar" not in second
     assert {k: v for k, v in first.items() if k != "grammar"} == second
@@ -253,7 +254,7 @@ def test_repeats_instructions(text: str, repeats: bool) -> None:
 
 
 def test_a_reply_cut_at_max_tokens_loses_its_half_written_line(
-    staged: Path, httpx_mock: HTTPXMock, listening_port: int
+    staged: Path, httpx_mock: HTTPXMock, listening_port: int, ask_bodies: Path
 ) -> None:
     reply = "feat: add greet\n\nGreet people by name, loudly\nif they ask for it, so that"
     httpx_mock.add_response(

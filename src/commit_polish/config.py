@@ -57,7 +57,9 @@ class Message:
     gitmoji: bool = False
     language: str = "English"
     subject_max_length: int = 72
-    body: bool = True
+    # A subject only: what changed is in the diff and the facts; why, the model cannot know
+    # (its bodies restate the diff, or loop). `body = true` asks for one.
+    body: bool = False
     template: str = ""
     exclude: tuple[str, ...] = ()
     prompt_budget: int = 12000

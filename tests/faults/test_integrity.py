@@ -82,7 +82,7 @@ TRAILER_CASES: dict[str, tuple[Callable[[Path], list[str]], str, str]] = {
 
 @pytest.mark.parametrize("name", list(TRAILER_CASES))
 def test_gits_trailers_are_kept_and_invented_ones_dropped(
-    hooked: Path, fault: MakeFault, fault_server: Start, name: str
+    hooked: Path, fault: MakeFault, fault_server: Start, ask_bodies: Path, name: str
 ) -> None:
     args_for, answer, trailer = TRAILER_CASES[name]
     f = fault(
@@ -444,7 +444,13 @@ def test_commit_encoding_git_cannot_use_fails_open_naming_it(
     ],
 )
 def test_control_characters_in_a_reply_are_stripped(
-    hooked: Path, fault: MakeFault, fault_server: Start, name: str, answer: str, expected: str
+    hooked: Path,
+    fault: MakeFault,
+    fault_server: Start,
+    ask_bodies: Path,
+    name: str,
+    answer: str,
+    expected: str,
 ) -> None:
     f = fault(f"reply holding {name}", "stripped; the commit is made with the plain text")
     fault_server(reply(answer))
@@ -479,7 +485,9 @@ def test_repair_request_quotes_the_first_answer_without_controls(
     assert quoted == ["feat: add greet to nowhere.py"]
 
 
-def test_runaway_reply_body_is_capped(hooked: Path, fault: MakeFault, fault_server: Start) -> None:
+def test_runaway_reply_body_is_capped(
+    hooked: Path, fault: MakeFault, fault_server: Start, ask_bodies: Path
+) -> None:
     f = fault("reply with a 4,000-line body", "the body is cut to 60 lines")
     body = "\n".join(f"- change number {i}" for i in range(4000))
     fault_server(reply(f"feat: add greet\n\n{body}"))
