@@ -20,7 +20,7 @@ line ::= [^\x00-\x1f]{1,72}
 """
 )
 
-CONVENTIONAL_SCOPED = r"""root ::= subject
+CONVENTIONAL_SCOPED = r"""root ::= subject "."? "\n"?
 subject ::= "fix" tail-3 | ("feat" | "docs") tail-4
 tail-3 ::= "!"? ": " text-34 | scope "!"? ": " text-29
 tail-4 ::= "!"? ": " text-33 | scope "!"? ": " text-28
@@ -31,7 +31,7 @@ text-29 ::= [a-z] ([^\x00-\x1f]{0,27} [^\x00-\x1f .:])?
 text-28 ::= [a-z] ([^\x00-\x1f]{0,26} [^\x00-\x1f .:])?
 """
 
-CONVENTIONAL_FREE_SCOPE = r"""root ::= subject
+CONVENTIONAL_FREE_SCOPE = r"""root ::= subject "."? "\n"?
 subject ::= "ci" tail-2
 tail-2 ::= "!"? ": " text-35 | scope "!"? ": " text-13
 scope ::= "(" [a-z0-9_./-]{1,20} ")"
@@ -48,7 +48,7 @@ body ::= "\n\n" line ("\n" line?){0,5}
 line ::= [^\x00-\x1f]{1,72}
 """
 
-QUOTED_SCOPE = r"""root ::= subject
+QUOTED_SCOPE = r"""root ::= subject "."? "\n"?
 subject ::= "fix" tail-3
 tail-3 ::= "!"? ": " text-30 | scope "!"? ": " text-22
 scope ::= "(" ("a\"b" | "c\\d" | "web-ui") ")"
@@ -152,7 +152,7 @@ def test_a_grounded_grammar_defines_its_verbs_and_links_once() -> None:
         Spec(types=("feat", "fix"), scopes=(), body=False, case="lower", names=("parse_port",))
     )
     lines = text.splitlines()
-    assert lines[0] == "root ::= subject"
+    assert lines[0] == r'root ::= subject "."? "\n"?'
     assert [line.split(" ::= ")[0] for line in lines].count("gverb-lower") == 1
     assert 'link ::= "the" | "a" | "an" | "support for" | "tests for"' in lines
     assert '"improve"' not in text  # the vague verbs are left out

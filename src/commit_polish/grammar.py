@@ -63,7 +63,8 @@ def _text_rule(name: str, length: int, case: str) -> str:
 GROUNDED_VERBS = tuple(
     v
     for v in PLAIN_VERBS
-    if v not in {"Bump", "Change", "Improve", "Introduce", "Log", "Merge", "Respond", "Revert"}
+    if v
+    not in {"Avoid", "Bump", "Change", "Improve", "Introduce", "Log", "Merge", "Respond", "Revert"}
 )
 LINKS = ("the", "a", "an", "support for", "tests for")
 REST_WORD = 10  # characters of each word after the name
@@ -117,7 +118,9 @@ def build(spec: Spec) -> str:
     rules: list[str] = []
     limit = spec.subject_max - (3 if spec.gitmoji else 0)
     lead = '(gitmoji " ")? ' if spec.gitmoji else ""
-    rules.append("root ::= subject" + (" body?" if spec.body else ""))
+    # Without a body the subject may end in a period or a newline, which clean_reply drops:
+    # a model that wants to end its line is let stop there, not made to run on in letters.
+    rules.append("root ::= subject" + (" body?" if spec.body else ' "."? "\\n"?'))
     if spec.style == "plain":
         verbs = [v.lower() if spec.case == "lower" else v for v in PLAIN_VERBS]
         if spec.names:
