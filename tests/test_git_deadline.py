@@ -49,3 +49,24 @@ def test_run_capped_reads_up_to_its_limit(repo: Path, limit: int, whole: bool) -
 def test_run_capped_says_when_git_fails(repo: Path) -> None:
     with pytest.raises(GitError, match=r"^git log --no-such-option failed: "):
         git.run_capped(["log", "--no-such-option"], limit=100, cwd=repo)
+
+
+def test_work_abandoned_at_the_deadline_is_forgotten_once_it_ends() -> None:
+    import threading
+
+    from commit_polish import deadline
+
+    gates = [threading.Event() for _ in range(3)]
+    for gate in gates:
+        assert not deadline.run_bounded(gate.wait, seconds=0.01, name="slow")
+    assert deadline.abandoned()
+    for gate in gates:
+        gate.set()
+    for thread in list(deadline._abandoned):
+        thread.join(timeout=5)
+    assert not deadline.abandoned()
+    again = threading.Event()
+    assert not deadline.run_bounded(again.wait, seconds=0.01, name="slow")
+    # A process that abandons work on many requests (eval, the service) keeps only the live.
+    assert [t.is_alive() for t in deadline._abandoned] == [True]
+    again.set()

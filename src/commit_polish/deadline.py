@@ -95,6 +95,8 @@ def run_bounded(
         if status is not None:
             status(time.monotonic() - started)
     if thread.is_alive():
+        # Pruned as it grows: a long-lived process (eval, the service) abandons many.
+        _abandoned[:] = [t for t in _abandoned if t.is_alive()]
         _abandoned.append(thread)
         return False
     return True
