@@ -209,9 +209,37 @@ def test_serve_refuses_when_the_server_is_yours(
     assert result.exit_code == 1
     assert result.stderr == (
         f"commit-polish: the config uses your own server at {llm.api_base} (install "
-        "--server): start that one; or run 'commit-polish install' to download "
-        "commit-polish's own\n"
+        "--server): start that one (and 'commit-polish serve --service-only' for the warm "
+        "service); or run 'commit-polish install' to download commit-polish's own\n"
     )
+
+
+def test_serve_service_only_runs_the_warm_service_for_your_server(
+    httpx_mock: HTTPXMock, llm: FakeLLMServer, repo: Path
+) -> None:
+    from commit_polish import service
+
+    assert invoke("install", "--server", llm.api_base, "--no-hook").exit_code == 0
+    result = invoke("serve", "--service-only", "--detach")
+    try:
+        assert result.exit_code == 0, result.stderr
+        up = service.read_pid_file()
+        assert up is not None
+        assert result.stdout == (
+            f"service warm at {up.socket} (pid {up.pid})\nstop it with: commit-polish stop\n"
+        )
+        assert service.connect(llm.api_base) == service.socket_path()
+    finally:
+        stopped = invoke("stop")
+    assert stopped.stdout == (
+        f"no server started by commit-polish is running\nservice stopped (pid {up.pid})\n"
+    )
+
+
+def test_service_only_takes_no_port(repo: Path) -> None:
+    result = invoke("serve", "--service-only", "--port", "8081")
+    assert result.exit_code == 2
+    assert "--service-only takes neither --port nor --no-service" in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ boundary, which fails open, is ``hook.main_hook``.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -349,7 +350,14 @@ def uninstall(global_hook: bool, purge: bool) -> None:
     is_flag=True,
     help="Without commit-polish's warm service (the hook then imports LiteLLM on each commit).",
 )
-def serve(port: int | None, detach: bool, timeout: float, no_service: bool) -> None:
+@click.option(
+    "--service-only",
+    is_flag=True,
+    help="Only the warm service, for a model server you run yourself (install --server).",
+)
+def serve(
+    port: int | None, detach: bool, timeout: float, no_service: bool, service_only: bool
+) -> None:
     """Start the local model server on 127.0.0.1, and beside it commit-polish's warm
     service, which saves the hook LiteLLM's import on every commit."""
     from commit_polish import server, service
@@ -357,6 +365,10 @@ def serve(port: int | None, detach: bool, timeout: float, no_service: bool) -> N
     def say(text: str) -> None:
         click.echo(text, err=True)
 
+    if service_only:
+        if no_service or port is not None:
+            raise click.UsageError("--service-only takes neither --port nor --no-service")
+        sys.exit(_serve_service(detach, say))
     opts = server.options_from_config(port=port, detach=detach, timeout=timeout)
     # Started first: LiteLLM's import in the service runs while the model loads.
     starting = None if no_service else service.start(detach=detach, say=say)
@@ -383,6 +395,28 @@ def serve(port: int | None, detach: bool, timeout: float, no_service: bool) -> N
     ready(info)
     click.echo(f"pid {info.pid}, log {info.log}; stop it with: commit-polish stop")
     warm()
+
+
+def _serve_service(detach: bool, say: Callable[[str], None]) -> int:
+    """``serve --service-only``: the warm service alone, in the foreground or detached."""
+    from commit_polish import service
+
+    starting = service.start(detach=detach, say=say)
+    up = starting.wait(say) if starting is not None else None
+    if starting is None or up is None:
+        return errors.EXIT_ERROR  # the reason was said
+    click.echo(f"service warm at {up.socket} (pid {up.pid})")
+    if detach or starting.proc is None:  # detached, or one was already running
+        click.echo("stop it with: commit-polish stop")
+        return errors.EXIT_OK
+    click.echo("press Ctrl-C to stop it", err=True)
+    try:
+        starting.proc.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        starting.cancel()
+    return errors.EXIT_OK
 
 
 @cli.command()

@@ -555,7 +555,8 @@ def options_from_config(
     if cfg.llamafile.external_server:
         raise ServerError(
             f"the config uses your own server at {cfg.llamafile.api_base} (install --server): "
-            "start that one; or run 'commit-polish install' to download commit-polish's own"
+            "start that one (and 'commit-polish serve --service-only' for the warm service); "
+            "or run 'commit-polish install' to download commit-polish's own"
         )
     if not cfg.llamafile.path or not cfg.llamafile.model_path:
         raise ServerError("no runtime or model is configured; run: commit-polish install")
