@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from commit_polish import validate
 from commit_polish.facts import Dependency, Facts, FileFact, by_name
+from commit_polish.facts import kind as file_kind
 from commit_polish.style import Shape, apply_ticket
 
 MAX_NAMED = 3  # packages or files named in a subject; more are counted
@@ -41,6 +42,10 @@ _BUMP = re.compile(
 )
 # Types a dependency change may take from the history (adding a feature is not a bump).
 _NOT_DEPS_TYPES = ("feat", "revert")
+# Types that say which files changed: a history's "ci(deps)" is for its workflows' actions,
+# not for a lock or manifest (commitizen's dependabot wrote it for uv.lock a while, then
+# "build(deps)" again, as its config asks).
+_KIND_TYPES = frozenset({"ci", "docs", "test"})
 _VERSIONISH = re.compile(r"v?\d+(?:\.\d+)+[\w.+-]*")
 _RELEASE_WORDS = re.compile(r"release|version|bump", re.I)
 
@@ -121,6 +126,9 @@ def _lead(name: str, shape: Shape) -> str:
             if not found or not (found.group("scope") or _BUMP.match(example)):
                 continue
             kind = found.group("type")
+            paths = shape.paths
+            if kind in _KIND_TYPES and not (paths and all(file_kind(p) == kind for p in paths)):
+                continue
             if kind in shape.spec.types and kind not in _NOT_DEPS_TYPES:
                 scope = found.group("scope")
                 return kind + ("(deps)" if scope == "(deps-dev)" else scope or "")
@@ -180,6 +188,9 @@ def _dependencies(facts: Facts, shape: Shape) -> Iterator[str]:
 
 
 def _lock(facts: Facts, shape: Shape) -> Iterator[str]:
+    # A lock whose every change is a package's version (a bot's bump of a transitive or
+    # locked dependency) says so as a bump; one that lists none is "updated".
+    yield from _dependencies(facts, shape)
     locks = [f.path for f in facts.files]
     listed = [] if facts.partial else [dep for dep, _where in by_name(facts.dependencies)]
     body = _body(_dependency_lines(listed), shape)  # not a list that may be incomplete
