@@ -554,7 +554,18 @@ def clean_version(spec: str) -> str | None:
     if redact.redact_text(spec) != spec:  # a secret's shape, whatever it looks like
         return None
     simple = re.fullmatch(r"[\^~<>=! ]*v?(\d[\w.+*-]*)", spec)
-    return simple.group(1) if simple else spec
+    return simple.group(1) if simple else re.sub(r"\s+", "", spec)  # ">= 1, <2" as ">=1,<2"
+
+
+def python_name(name: str) -> str:
+    """A Python package's name as its index and the bots say it (PEP 503: ``uv_build`` is
+    ``uv-build``), so that a manifest's and a lock's entries are one package."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def is_range(version: str) -> bool:
+    """Whether a version :func:`clean_version` gave is a range (``>=1.2,<2``), not one."""
+    return not re.fullmatch(r"\d[\w.+*-]*", version)
 
 
 _JSON_PAIR = re.compile(r'^\s*"(?P<key>[^"]{1,214})"\s*:\s*"(?P<value>[^"]*)",?\s*$')
@@ -568,6 +579,9 @@ _PEP508 = re.compile(
     r'^\s*"(?P<name>[A-Za-z0-9][\w.-]*)(?:\[[^\]]*\])?\s*(?P<spec>[<>=!~^][^";]*)?'
     r'(?:;[^"]*)?",?\s*$'
 )
+# ``requires = ["uv_build>=0.8,<0.9", "x"]``: a one-line array of PEP 508 strings.
+_TOML_ARRAY = re.compile(r"^\s*(?P<key>[\w.-]+)\s*=\s*\[(?P<items>[^\]]*)\]\s*,?\s*(?:#.*)?$")
+_ARRAY_ITEM = re.compile(r'\s*("[^"]*")\s*(?:,|$)')
 _TOML_NOT_DEPS = frozenset(
     {"python", "requires-python", "python_version", "target-version", "minversion", "name"}
 )
@@ -628,14 +642,35 @@ def _toml_manifest(f: diff.FileDiff, out: _Lines) -> None:
             continue
         pair = _TOML_PAIR.match(text)
         pep = _PEP508.match(text) if not pair else None
+        array = _TOML_ARRAY.match(text) if not (pair or pep) else None
+        if array and _pep508_array(side, array.group("items"), out):
+            continue
         if pair and pair.group("key") == "version" and not pair.group("indent"):
             out.version(side, pair.group("value") or "")
         elif pair and pair.group("key") not in _TOML_NOT_DEPS | {"version"}:
             out.dep(side, pair.group("key"), pair.group("value") or pair.group("inline") or "")
         elif pep and pep.group("spec"):
-            out.dep(side, pep.group("name"), pep.group("spec"))
+            out.dep(side, python_name(pep.group("name")), pep.group("spec"))
         elif text.strip():
             out.other = True
+
+
+def _pep508_array(side: str, items: str, out: _Lines) -> bool:
+    """Read a one-line array's PEP 508 strings as dependencies; False when an item is not
+    one (nothing is read then)."""
+    found = []
+    at = 0
+    while at < len(items.rstrip()):
+        item = _ARRAY_ITEM.match(items, at)
+        pep = _PEP508.match(item.group(1)) if item else None
+        if not item or not pep:
+            return False
+        found.append(pep)
+        at = item.end()
+    for pep in found:
+        if pep.group("spec"):
+            out.dep(side, python_name(pep.group("name")), pep.group("spec"))
+    return bool(found)
 
 
 def _line_manifest(f: diff.FileDiff, out: _Lines, pattern: re.Pattern[str]) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from commit_polish import validate
-from commit_polish.facts import Dependency, Facts, FileFact, by_name
+from commit_polish.facts import Dependency, Facts, FileFact, by_name, is_range
 from commit_polish.facts import kind as file_kind
 from commit_polish.style import Shape, apply_ticket
 
@@ -38,7 +38,13 @@ _TYPES = {
 # deps-dev scope, for development dependencies, becomes deps.
 _DEPS_LEAD = re.compile(r"^(?P<type>[a-z]+)(?P<scope>\((?:deps|deps-dev|dependencies)\))?!?: ")
 _BUMP = re.compile(
-    r"^(?:[a-z]+(?:\([^()\s]+\))?!?: )?(?P<verb>bump|update|upgrade) \S+ from ", re.I
+    r"^(?:[a-z]+(?:\([^()\s]+\))?!?: )?(?P<verb>bump|update|upgrade) "
+    r"(?:\S+ from |dependency \S+ to )",
+    re.I,
+)
+# renovate's form: "chore(deps): update dependency eslint to v9.2.0".
+_RENOVATE = re.compile(
+    r"^(?:[a-z]+(?:\([^()\s]+\))?!?: )?update dependency \S+ to (?P<v>v?)\d", re.I | re.M
 )
 # Types a dependency change may take from the history (adding a feature is not a bump).
 _NOT_DEPS_TYPES = ("feat", "revert")
@@ -178,6 +184,11 @@ def _dependencies(facts: Facts, shape: Shape) -> Iterator[str]:
     verb = _verb("bump", shape)
     if len(deps) == 1:
         dep = deps[0]
+        if is_range(dep.old or "") or is_range(dep.new or ""):
+            # dependabot's words for a range: the versions it allows, not one version.
+            yield f"update {dep.name} requirement from {dep.old} to {dep.new}"
+        elif renovate := _RENOVATE.search("\n".join(shape.examples)):
+            yield f"update dependency {dep.name} to {renovate.group('v')}{dep.new}"
         yield f"{verb} {dep.name} from {dep.old} to {dep.new}"
         yield f"{verb} {dep.name} to {dep.new}"
         return
