@@ -767,3 +767,101 @@ def test_gather_is_bounded_on_a_big_diff() -> None:
     found = facts.gather(parsed)
     assert time.perf_counter() - started < 5  # measured 0.03 s; a loose bound for slow CI
     assert len(found.files) == 100
+
+
+UV_STAGED = "\n".join(
+    ["[[package]]", 'name = "gitpython"', 'version = "3.1.57"', 'source = { registry = "x" }']
+)
+UV_NO_NAME = patch(
+    "uv.lock",
+    ["@@ -2,2 +3,2 @@ wheels = [", '-version = "3.1.54"', '+version = "3.1.57"', " source = {"],
+)
+PNPM_STAGED = "\n".join(
+    [
+        *("importers:", "  .:", "    devDependencies:", "      vite:"),
+        *("        specifier: ^8.0.0", "        version: 8.2.1(@types/node@22.20.1)"),
+    ]
+)
+PNPM_BUMP = patch(
+    "pnpm-lock.yaml",
+    [
+        "@@ -5,2 +5,2 @@ importers:",
+        "         specifier: ^8.0.0",
+        "-        version: 8.2.0(@types/node@22.20.1)",
+        "+        version: 8.2.1(@types/node@22.20.1)",
+        "@@ -90,3 +90,2 @@ packages:",
+        "-  '@emnapi/core@2.0.0-alpha.3':",
+        "-    resolution: {integrity: sha512-AZyp}",
+        "   '@emnapi/runtime@1.4.5':",
+    ],
+)
+
+
+@pytest.mark.parametrize(
+    ("patches", "staged", "expected"),
+    [
+        # -U1 shows a lock's version line and not the name above it: read from the index.
+        ([UV_NO_NAME], UV_STAGED, [Dependency("gitpython", "3.1.54", "3.1.57", "uv.lock")]),
+        ([UV_NO_NAME], None, []),  # nothing staged to read: no name, no guess
+        # pnpm: the importers' direct dependency, not the packages it pulled in or dropped.
+        (
+            [PNPM_BUMP],
+            PNPM_STAGED,
+            [Dependency("vite", "8.2.0", "8.2.1", "pnpm-lock.yaml")],
+        ),
+        (
+            [patch("pnpm-lock.yaml", ["@@ -9,2 +9,2 @@", "-  '@a/b@1.0.0':", "+  '@a/b@1.1.0':"])],
+            None,
+            [Dependency("@a/b", "1.0.0", "1.1.0", "pnpm-lock.yaml")],
+        ),
+        # pyproject's one-line arrays of PEP 508 strings; names as the index says them.
+        (
+            [
+                patch(
+                    "pyproject.toml",
+                    [
+                        "@@ -2,1 +2,1 @@",
+                        '-requires = ["uv_build >= 0.9.17, <0.12"]',
+                        '+requires = ["uv_build >= 0.9.17, < 0.13"]',
+                    ],
+                )
+            ],
+            None,
+            [Dependency("uv-build", ">=0.9.17,<0.12", ">=0.9.17,<0.13", "pyproject.toml")],
+        ),
+        (
+            [
+                patch(
+                    "pyproject.toml",
+                    ["@@ -2,1 +2,1 @@", '-dev = ["Ruff>=0.5", "x"]', '+dev = ["Ruff>=0.6", "x"]'],
+                )
+            ],
+            None,
+            [Dependency("ruff", "0.5", "0.6", "pyproject.toml")],
+        ),
+    ],
+)
+def test_lock_names_above_the_hunk_and_ranges(
+    patches: list[str], staged: str | None, expected: list[Dependency]
+) -> None:
+    reader = (lambda path: staged.encode()) if staged is not None else (lambda path: None)
+    found = facts.gather(diff.parse("".join(patches).encode()), reader=reader)
+    assert list(found.dependencies) == expected
+
+
+def test_a_reader_that_fails_or_a_huge_lock_costs_no_more_than_its_bounds() -> None:
+    calls: list[str] = []
+
+    def failing(path: str) -> bytes | None:
+        calls.append(path)
+        raise OSError("gone")
+
+    many = "".join(UV_NO_NAME.replace("uv.lock", f"d{i}/uv.lock") for i in range(10))
+    assert facts.gather(diff.parse(many.encode()), reader=failing).dependencies == ()
+    assert len(calls) == facts.BLOB_FILES
+    # The name is looked for BACK_LINES above the hunk, no further.
+    far = UV_STAGED.replace('version = "3.1.57"', "\n" * facts.BACK_LINES + 'version = "3.1.57"')
+    start = far.split("\n").index('version = "3.1.57"') + 1
+    moved = UV_NO_NAME.replace("+3,2", f"+{start},2")
+    found = facts.gather(diff.parse(moved.encode()), reader=lambda path: far.encode())
+    assert found.dependencies == ()

@@ -120,6 +120,12 @@ TWO_BODY = "\n\n- pytest 8.2.0 -> 8.2.2\n- mypy 1.10.0 -> 1.11.0"
             "Update pytest from 8.2.0 to 8.2.2",
         ),
         (
+            # The history's "ci(deps)" is for its workflows, not for a manifest.
+            learned("ci(deps): bump actions/checkout from 5 to 6", "feat: x", "fix: y"),
+            [requirement("pytest", "8.2.0", "8.2.2")],
+            "build(deps): bump pytest from 8.2.0 to 8.2.2",
+        ),
+        (
             learned("feat: Add x", "fix: Handle y", "docs: Describe z"),
             [requirement("pytest", "8.2.0", "8.2.2")],
             "build(deps): Bump pytest from 8.2.0 to 8.2.2",
@@ -147,11 +153,9 @@ def test_a_ticket_goes_where_the_repository_puts_it() -> None:
     [
         (CONVENTIONAL, [HASH_ONLY_LOCK], "build(deps): update poetry.lock"),
         (PLAIN, [HASH_ONLY_LOCK], "Update poetry.lock"),
-        (
-            CONVENTIONAL,
-            [POETRY_LOCK],
-            "build(deps): update poetry.lock\n\n- ruff 0.5.4 -> 0.5.5",
-        ),
+        # Every change a package's version (a bot's bump of a locked dependency): a bump.
+        (CONVENTIONAL, [POETRY_LOCK], "build(deps): bump ruff from 0.5.4 to 0.5.5"),
+        (PLAIN, [POETRY_LOCK], "Bump ruff from 0.5.4 to 0.5.5"),
         (
             CONVENTIONAL,
             [HASH_ONLY_LOCK, patch("web/yarn.lock", ["@@ -1,2 +1,2 @@", "-# a", "+# b"])],

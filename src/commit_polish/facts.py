@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from commit_polish import diff, redact
+from commit_polish.errors import CommitPolishError
 
 # A file's changed lines read at most: symbols and dependencies are near the top of their
 # hunks, and past this a file is a bulk change whose details the facts need not list.
@@ -30,6 +31,15 @@ MAX_FILES_TEXT = 40  # files described in text(); the rest are counted
 # Files read for definitions and dependencies; the rest get their kind and status only
 # (a diff of 10,000 small files cost a second read in full).
 MAX_FILES = 1_000
+# A lock's hunk may start below the line naming its package (-U1 shows ``version = …`` and
+# not ``name = …``): the name is read from the staged file, scanning back from the hunk at
+# most this many lines, in a file read up to BLOB_BYTES (a repository's lock is its own to
+# size) and for at most BLOB_FILES locks a commit.
+BACK_LINES = 200
+BLOB_BYTES = 8 * 1024 * 1024
+BLOB_FILES = 4
+# Reads a staged file's content (at most BLOB_BYTES of it), or None when it cannot.
+Reader = Callable[[str], bytes | None]
 # A version as a manifest writes it: dotted numbers, a pre-release or build suffix (PEP 440
 # letters, or anything after "-"/"+"), range operators. Hex without a separator is not one,
 # and the length is bounded: a token someone put in a manifest must not pass as a version.
@@ -554,7 +564,18 @@ def clean_version(spec: str) -> str | None:
     if redact.redact_text(spec) != spec:  # a secret's shape, whatever it looks like
         return None
     simple = re.fullmatch(r"[\^~<>=! ]*v?(\d[\w.+*-]*)", spec)
-    return simple.group(1) if simple else spec
+    return simple.group(1) if simple else re.sub(r"\s+", "", spec)  # ">= 1, <2" as ">=1,<2"
+
+
+def python_name(name: str) -> str:
+    """A Python package's name as its index and the bots say it (PEP 503: ``uv_build`` is
+    ``uv-build``), so that a manifest's and a lock's entries are one package."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def is_range(version: str) -> bool:
+    """Whether a version :func:`clean_version` gave is a range (``>=1.2,<2``), not one."""
+    return not re.fullmatch(r"\d[\w.+*-]*", version)
 
 
 _JSON_PAIR = re.compile(r'^\s*"(?P<key>[^"]{1,214})"\s*:\s*"(?P<value>[^"]*)",?\s*$')
@@ -568,6 +589,9 @@ _PEP508 = re.compile(
     r'^\s*"(?P<name>[A-Za-z0-9][\w.-]*)(?:\[[^\]]*\])?\s*(?P<spec>[<>=!~^][^";]*)?'
     r'(?:;[^"]*)?",?\s*$'
 )
+# ``requires = ["uv_build>=0.8,<0.9", "x"]``: a one-line array of PEP 508 strings.
+_TOML_ARRAY = re.compile(r"^\s*(?P<key>[\w.-]+)\s*=\s*\[(?P<items>[^\]]*)\]\s*,?\s*(?:#.*)?$")
+_ARRAY_ITEM = re.compile(r'\s*("[^"]*")\s*(?:,|$)')
 _TOML_NOT_DEPS = frozenset(
     {"python", "requires-python", "python_version", "target-version", "minversion", "name"}
 )
@@ -583,17 +607,23 @@ _LOCK_NAME = re.compile(r'^\s*name\s*=\s*"(?P<name>[^"]+)"\s*$')
 _LOCK_VERSION = re.compile(r'^\s*version\s*=\s*"(?P<spec>[^"]+)"\s*$')
 _YARN_HEAD = re.compile(r'^"?(?P<name>@?[^@\s"]+)@[^\n]*:\s*$')
 _YARN_VERSION = re.compile(r'^\s+version:?\s+"?(?P<spec>[^"\s]+)"?\s*$')
-_PNPM_KEY = re.compile(r"^\s{2}/?(?P<name>@?[^@\s/'][^@\s']*)@(?P<spec>\d[^:(\s']*)[:(]")
+_PNPM_KEY = re.compile(r"^\s{2}'?/?(?P<name>@?[^@\s/'][^@\s']*)@(?P<spec>\d[^:(\s']*)[:(']")
+# pnpm-lock.yaml's importers: a direct dependency's name, then its specifier and version.
+_PNPM_IMPORTER = re.compile(r"^ {6}'?(?P<name>@?[^\s:'@][^\s:']*)'?:\s*$")
+_PNPM_VERSION = re.compile(r"^ {8}version: '?(?P<spec>\d[^(\s']*)")
 # Where a Python package keeps ``__version__``; other modules are not read for it.
 _VERSION_MODULES = frozenset({"__init__.py", "_version.py", "version.py", "__about__.py"})
 _PYVERSION = re.compile(r"""^__version__\s*=\s*["'](?P<spec>[^"']+)["']\s*$""")
 
 
-def _sides(f: diff.FileDiff) -> Iterator[tuple[str, str]]:
+def _sides(f: diff.FileDiff, headers: bool = False) -> Iterator[tuple[str, str]]:
     """(side, text) for each line of ``f``'s hunks up to MAX_LINES changed lines: side is
-    "-", "+" or " " (context, which belongs to both)."""
+    "-", "+" or " " (context, which belongs to both), and with ``headers`` "@" for each
+    hunk's header."""
     n = 0
     for hunk in f.hunks:
+        if headers:
+            yield "@", hunk[0]
         for line in hunk[1:]:
             side = line[:1]
             if side in ("+", "-"):
@@ -628,14 +658,35 @@ def _toml_manifest(f: diff.FileDiff, out: _Lines) -> None:
             continue
         pair = _TOML_PAIR.match(text)
         pep = _PEP508.match(text) if not pair else None
+        array = _TOML_ARRAY.match(text) if not (pair or pep) else None
+        if array and _pep508_array(side, array.group("items"), out):
+            continue
         if pair and pair.group("key") == "version" and not pair.group("indent"):
             out.version(side, pair.group("value") or "")
         elif pair and pair.group("key") not in _TOML_NOT_DEPS | {"version"}:
             out.dep(side, pair.group("key"), pair.group("value") or pair.group("inline") or "")
         elif pep and pep.group("spec"):
-            out.dep(side, pep.group("name"), pep.group("spec"))
+            out.dep(side, python_name(pep.group("name")), pep.group("spec"))
         elif text.strip():
             out.other = True
+
+
+def _pep508_array(side: str, items: str, out: _Lines) -> bool:
+    """Read a one-line array's PEP 508 strings as dependencies; False when an item is not
+    one (nothing is read then)."""
+    found = []
+    at = 0
+    while at < len(items.rstrip()):
+        item = _ARRAY_ITEM.match(items, at)
+        pep = _PEP508.match(item.group(1)) if item else None
+        if not item or not pep:
+            return False
+        found.append(pep)
+        at = item.end()
+    for pep in found:
+        if pep.group("spec"):
+            out.dep(side, python_name(pep.group("name")), pep.group("spec"))
+    return bool(found)
 
 
 def _line_manifest(f: diff.FileDiff, out: _Lines, pattern: re.Pattern[str]) -> None:
@@ -652,14 +703,37 @@ def _line_manifest(f: diff.FileDiff, out: _Lines, pattern: re.Pattern[str]) -> N
             out.other = True
 
 
+_HUNK_START = re.compile(r"^@@ -\d+(?:,\d+)? \+(?P<start>\d+)")
+
+
+def name_above(lines: list[bytes], start: int, name_re: re.Pattern[str]) -> str:
+    """The package name in effect at line ``start`` (1-based) of a staged lock: the nearest
+    ``name_re`` line above it, within BACK_LINES; "" when there is none."""
+    for line in reversed(lines[max(start - 1 - BACK_LINES, 0) : max(start - 1, 0)]):
+        named = name_re.match(line.decode("utf-8", "replace"))
+        if named:
+            return named.group("name")
+    return ""
+
+
 def _paired_lock(
-    f: diff.FileDiff, out: _Lines, name_re: re.Pattern[str], version_re: re.Pattern[str]
+    f: diff.FileDiff,
+    out: _Lines,
+    name_re: re.Pattern[str],
+    version_re: re.Pattern[str],
+    staged: list[bytes] | None = None,
 ) -> None:
     """Locks that name a package on one line and give its version on a later one
     (poetry.lock, uv.lock, Cargo.lock, package-lock.json, composer.lock, yarn.lock): the
-    name may be a context line. Each side keeps the last name it saw."""
+    name may be a context line, or (with the ``staged`` file's lines) above the hunk. Each
+    side keeps the last name it saw."""
     current = {"-": "", "+": ""}
-    for side, text in _sides(f):
+    for side, text in _sides(f, staged is not None):
+        if side == "@":
+            start = _HUNK_START.match(text)
+            above = name_above(staged or [], int(start.group("start")), name_re) if start else ""
+            current = {"-": above, "+": above}  # a bump keeps the tables in their order
+            continue
         named = name_re.match(text)
         if named:
             for s in ("-", "+") if side == " " else (side,):
@@ -686,8 +760,20 @@ def _keyed_lock(f: diff.FileDiff, out: _Lines, pattern: re.Pattern[str]) -> None
             out.dep(side, found.group("name"), found.group("spec"))
 
 
-def _read_dependencies(f: diff.FileDiff) -> _Lines | None:
-    """The dependency and version lines of a manifest or lock file, or None for others."""
+def _pnpm_lock(f: diff.FileDiff, out: _Lines, staged: list[bytes] | None) -> None:
+    """pnpm-lock.yaml: the importers' direct dependencies when their versions changed (what
+    a bump is about); else the packages' ``name@version`` keys."""
+    _paired_lock(f, out, _PNPM_IMPORTER, _PNPM_VERSION, staged)
+    if out.old or out.new:
+        out.version_old = out.version_new = None  # (a version under no name is not ours)
+        return
+    out.version_old = out.version_new = None
+    _keyed_lock(f, out, _PNPM_KEY)
+
+
+def _read_dependencies(f: diff.FileDiff, staged: list[bytes] | None = None) -> _Lines | None:
+    """The dependency and version lines of a manifest or lock file, or None for others;
+    ``staged`` is the lock's staged content by line, when read."""
     name = f.path.rsplit("/", 1)[-1]
     out = _Lines()
     if name in ("package.json", "composer.json"):
@@ -701,9 +787,9 @@ def _read_dependencies(f: diff.FileDiff) -> _Lines | None:
     elif _IS_REQUIREMENTS(f.path):
         _line_manifest(f, out, _REQUIREMENT)
     elif name in ("poetry.lock", "uv.lock", "Cargo.lock"):
-        _paired_lock(f, out, _LOCK_NAME, _LOCK_VERSION)
+        _paired_lock(f, out, _LOCK_NAME, _LOCK_VERSION, staged)
     elif name == "package-lock.json":
-        _paired_lock(f, out, _NPM_PACKAGE, _JSON_VERSION)
+        _paired_lock(f, out, _NPM_PACKAGE, _JSON_VERSION, staged)
     elif name == "composer.lock":
         _paired_lock(f, out, _COMPOSER_NAME, _JSON_VERSION)
     elif name == "yarn.lock":
@@ -713,7 +799,7 @@ def _read_dependencies(f: diff.FileDiff) -> _Lines | None:
     elif name == "go.sum":
         _keyed_lock(f, out, _GO_SUM)
     elif name == "pnpm-lock.yaml":
-        _keyed_lock(f, out, _PNPM_KEY)
+        _pnpm_lock(f, out, staged)
     elif name in ("VERSION", "VERSION.txt"):
         _version_file(f, out, None)
     elif name in _VERSION_MODULES:
@@ -745,10 +831,34 @@ def _dependencies(path: str, lines: _Lines) -> list[Dependency]:
     ]
 
 
-def gather(files: list[diff.FileDiff]) -> Facts:
-    """The facts of a parsed staged diff."""
+_PAIRED_LOCKS = frozenset({"poetry.lock", "uv.lock", "Cargo.lock", "package-lock.json"})
+
+
+def _staged_lines(f: diff.FileDiff, reader: Reader | None, budget: list[int]) -> list[bytes] | None:
+    """A lock's staged lines, when ``reader`` is given, the lock's hunks may start below a
+    name, and ``budget`` (locks left to read) allows; else None."""
+    if reader is None or f.path.rsplit("/", 1)[-1] not in _PAIRED_LOCKS | {"pnpm-lock.yaml"}:
+        return None
+    if budget[0] <= 0 or f.status == "deleted":
+        return None
+    budget[0] -= 1
+    try:
+        content = reader(f.path)
+    except (OSError, ValueError, CommitPolishError):  # the facts go on without it
+        return None
+    return content[:BLOB_BYTES].split(b"\n") if content is not None else None
+
+
+def gather(files: list[diff.FileDiff], reader: Reader | None = None) -> Facts:
+    """The facts of a parsed staged diff; ``reader`` reads a staged file, for the names of
+    locks' packages above their hunks."""
     detailed = [f for f in files[:MAX_FILES] if not (f.binary or f.size or f.unread)]
-    read = {f.path: lines for f in detailed if (lines := _read_dependencies(f)) is not None}
+    budget = [BLOB_FILES]
+    read = {
+        f.path: lines
+        for f in detailed
+        if (lines := _read_dependencies(f, _staged_lines(f, reader, budget))) is not None
+    }
     deps = [dep for path, lines in read.items() for dep in _dependencies(path, lines)]
     versions = [
         (lines.version_old, lines.version_new)

@@ -322,6 +322,15 @@ def _revision_and_paths(base: str | None, leave_out: Sequence[str]) -> list[str]
     return [*([base] if base else []), "--", *([":/", *excluded] if excluded else [])]
 
 
+def staged_file(path: str, *, limit: int, cwd: Path | str | None = None) -> bytes | None:
+    """The staged content of ``path`` (from the top of the work tree), up to ``limit``
+    bytes; None when it is not in the index or git fails."""
+    try:
+        return run_capped(["show", f":{path}"], limit=limit, cwd=cwd)[0]
+    except GitError:
+        return None
+
+
 def staged_sizes(
     cwd: Path | str | None = None, *, base: str | None = None
 ) -> dict[str, tuple[int, str]]:

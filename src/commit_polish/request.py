@@ -65,10 +65,14 @@ def read_staged(cfg: Config, base: str | None = None) -> Staged:
         paths=[f.path for f in prepared.files],
         diff_text=raw.decode("utf-8", "replace"),
     )
-    found = facts_mod.gather(prepared.files)
+    found = facts_mod.gather(prepared.files, reader=_staged_file)
     shape = dataclasses.replace(shape, facts=found)
     hint = commit_type.choose(found, history, shape.spec.types)
     return Staged(prepared=prepared, branch=branch, shape=shape, facts=found, type_hint=hint)
+
+
+def _staged_file(path: str) -> bytes | None:
+    return git.staged_file(path, limit=facts_mod.BLOB_BYTES)
 
 
 # Names offered to the grammar as the subject's object: enough to choose from, few enough

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from commit_polish import validate
-from commit_polish.facts import Dependency, Facts, FileFact, by_name
+from commit_polish.facts import Dependency, Facts, FileFact, by_name, is_range
+from commit_polish.facts import kind as file_kind
 from commit_polish.style import Shape, apply_ticket
 
 MAX_NAMED = 3  # packages or files named in a subject; more are counted
@@ -37,10 +38,20 @@ _TYPES = {
 # deps-dev scope, for development dependencies, becomes deps.
 _DEPS_LEAD = re.compile(r"^(?P<type>[a-z]+)(?P<scope>\((?:deps|deps-dev|dependencies)\))?!?: ")
 _BUMP = re.compile(
-    r"^(?:[a-z]+(?:\([^()\s]+\))?!?: )?(?P<verb>bump|update|upgrade) \S+ from ", re.I
+    r"^(?:[a-z]+(?:\([^()\s]+\))?!?: )?(?P<verb>bump|update|upgrade) "
+    r"(?:\S+ from |dependency \S+ to )",
+    re.I,
+)
+# renovate's form: "chore(deps): update dependency eslint to v9.2.0".
+_RENOVATE = re.compile(
+    r"^(?:[a-z]+(?:\([^()\s]+\))?!?: )?update dependency \S+ to (?P<v>v?)\d", re.I | re.M
 )
 # Types a dependency change may take from the history (adding a feature is not a bump).
 _NOT_DEPS_TYPES = ("feat", "revert")
+# Types that say which files changed: a history's "ci(deps)" is for its workflows' actions,
+# not for a lock or manifest (commitizen's dependabot wrote it for uv.lock a while, then
+# "build(deps)" again, as its config asks).
+_KIND_TYPES = frozenset({"ci", "docs", "test"})
 _VERSIONISH = re.compile(r"v?\d+(?:\.\d+)+[\w.+-]*")
 _RELEASE_WORDS = re.compile(r"release|version|bump", re.I)
 
@@ -121,6 +132,9 @@ def _lead(name: str, shape: Shape) -> str:
             if not found or not (found.group("scope") or _BUMP.match(example)):
                 continue
             kind = found.group("type")
+            paths = shape.paths
+            if kind in _KIND_TYPES and not (paths and all(file_kind(p) == kind for p in paths)):
+                continue
             if kind in shape.spec.types and kind not in _NOT_DEPS_TYPES:
                 scope = found.group("scope")
                 return kind + ("(deps)" if scope == "(deps-dev)" else scope or "")
@@ -170,6 +184,11 @@ def _dependencies(facts: Facts, shape: Shape) -> Iterator[str]:
     verb = _verb("bump", shape)
     if len(deps) == 1:
         dep = deps[0]
+        if is_range(dep.old or "") or is_range(dep.new or ""):
+            # dependabot's words for a range: the versions it allows, not one version.
+            yield f"update {dep.name} requirement from {dep.old} to {dep.new}"
+        elif renovate := _RENOVATE.search("\n".join(shape.examples)):
+            yield f"update dependency {dep.name} to {renovate.group('v')}{dep.new}"
         yield f"{verb} {dep.name} from {dep.old} to {dep.new}"
         yield f"{verb} {dep.name} to {dep.new}"
         return
@@ -180,6 +199,9 @@ def _dependencies(facts: Facts, shape: Shape) -> Iterator[str]:
 
 
 def _lock(facts: Facts, shape: Shape) -> Iterator[str]:
+    # A lock whose every change is a package's version (a bot's bump of a transitive or
+    # locked dependency) says so as a bump; one that lists none is "updated".
+    yield from _dependencies(facts, shape)
     locks = [f.path for f in facts.files]
     listed = [] if facts.partial else [dep for dep, _where in by_name(facts.dependencies)]
     body = _body(_dependency_lines(listed), shape)  # not a list that may be incomplete
