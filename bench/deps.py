@@ -8,7 +8,7 @@ and ``request.read_staged`` (the hook's own diff, history and facts) and ``rules
 run on it. Counted: commits that get a rule message, whose subject equals the bot's exactly,
 and equals it up to the Conventional Commits type and scope. The pull request number a
 squash merge appends (`` (#2050)``) is not the bot's and is left out of the comparison.
-With ``--json`` each repository's rows go to docs/quality/deps/<repo>-rules.json.
+With ``--json`` each repository's rows go to docs/quality/bots/<repo>-<label>.json.
 """
 
 from __future__ import annotations

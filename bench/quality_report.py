@@ -18,7 +18,7 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 _TYPE = re.compile(r"^([a-z]+)(?:\([^()\s]+\))?!?: \S")
 # Subjects of dependency bumps, as bots and people write them.
 _BUMP = re.compile(r"\b(bump|update|upgrade)s?\b.*\b(from|to)\b", re.I)
-LABELS = ("before", "after")
+LABELS = ("before", "facts", "after")  # facts: the first pass of issue 13 (9e82550)
 Row = dict[str, Any]
 
 
@@ -136,7 +136,7 @@ def write(results: Path, docs: Path) -> None:
             "",
         ]
     _replace(docs / "quality.md", "\n".join(lines))
-    if len(pooled) == 2:
+    if len(pooled) >= 2:
         _plot(docs / "quality.png", pooled)
 
 
@@ -153,7 +153,7 @@ def _plot(path: Path, pooled: dict[str, dict[str, float | None]]) -> None:
         ("edit similarity %", "edit sim"),
         ("median generated tokens", "tokens"),
     ]
-    colors = {"before": (150, 150, 150), "after": (31, 119, 180)}
+    colors = {"before": (150, 150, 150), "facts": (255, 160, 60), "after": (31, 119, 180)}
     png.bars(
         path,
         [short for _key, short in keys],
@@ -161,7 +161,7 @@ def _plot(path: Path, pooled: dict[str, dict[str, float | None]]) -> None:
             (label, [values[key] or 0.0 for key, _short in keys], colors[label])
             for label, values in pooled.items()
         ],
-        title="smollm2-135m on real histories: before and after (pooled)",
+        title="smollm2-135m on real histories: before, facts and after (pooled)",
     )
 
 
