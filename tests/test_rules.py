@@ -3,6 +3,8 @@ repositories, in the forms their histories show, and the changes no rule may des
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from helpers import patch
 
@@ -358,3 +360,71 @@ def test_a_body_line_too_long_is_left_out_not_the_message() -> None:
 def test_message_is_the_rules_text() -> None:
     found = facts.gather(diff.parse(requirement("pytest", "8.2.0", "8.2.2").encode()))
     assert rules.message(found, CONVENTIONAL) == "build(deps): bump pytest from 8.2.0 to 8.2.2"
+
+
+WORKFLOW_BUMP = patch(
+    ".github/workflows/label_pr.yml",
+    [
+        "@@ -10,3 +10,3 @@ jobs:",
+        "     steps:",
+        "-      - uses: actions/labeler@v6",
+        "+      - uses: actions/labeler@v7",
+        "       with:",
+    ],
+)
+
+
+@pytest.mark.parametrize(
+    ("shape", "patches", "expected"),
+    [
+        # A workflow's action bumped to a new tag, as dependabot's ci(deps) history says it.
+        (
+            dataclasses.replace(
+                learned("ci(deps): bump actions/setup-go from 5 to 6", "feat: x", "fix: y"),
+                paths=(".github/workflows/label_pr.yml",),
+            ),
+            (WORKFLOW_BUMP,),
+            ("dependencies", "ci(deps): bump actions/labeler from 6 to 7"),
+        ),
+        (
+            CONVENTIONAL,
+            (WORKFLOW_BUMP,),
+            ("dependencies", "build(deps): bump actions/labeler from 6 to 7"),
+        ),
+        # A SHA pin is no version; a step changed beside the bump is more than a bump.
+        (
+            CONVENTIONAL,
+            (
+                patch(
+                    ".github/workflows/ci.yml",
+                    [
+                        "@@ -4 +4 @@",
+                        "-  - uses: a/checkout@8f4b7f8",
+                        "+  - uses: a/checkout@b4ffde6",
+                    ],
+                ),
+            ),
+            None,
+        ),
+        (
+            CONVENTIONAL,
+            (
+                patch(
+                    ".github/workflows/ci.yml",
+                    [
+                        "@@ -4,2 +4,2 @@",
+                        "-  - uses: a/checkout@v4",
+                        "+  - uses: a/checkout@v5",
+                        "-    run: make",
+                        "+    run: make test",
+                    ],
+                ),
+            ),
+            None,
+        ),
+    ],
+)
+def test_workflow_actions_are_dependencies(
+    shape: Shape, patches: tuple[str, ...], expected: tuple[str, str] | None
+) -> None:
+    assert run(shape, *patches) == expected

@@ -602,6 +602,11 @@ _REQUIREMENT = re.compile(
 _GO_REQUIRE = re.compile(r"^\s*(?:require\s+)?(?P<name>[\w.-]+\.[\w./~-]+)\s+(?P<spec>v[\w.+-]+)")
 _GO_SUM = re.compile(r"^(?P<name>\S+)\s+(?P<spec>v[\w.+-]+?)(?:/go\.mod)?\s+h1:")
 _GEM = re.compile(r"""^\s*gem\s+["'](?P<name>[\w.-]+)["']\s*,\s*["'](?P<spec>[^"']+)["']""")
+# A workflow step's action at a version tag (``uses: actions/checkout@v4``); a SHA pin is
+# not a version, and its line counts as another change.
+_ACTION_USES = re.compile(
+    r"^\s*(?:-\s+)?uses:\s*[\"']?(?P<name>[\w.-]+/[\w./-]+)@(?P<spec>v?\d[\w.]*)[\"']?\s*(?:#.*)?$"
+)
 _GEM_LOCK = re.compile(r"^    (?P<name>[\w.-]+) \((?P<spec>[^)]+)\)\s*$")
 _LOCK_NAME = re.compile(r'^\s*name\s*=\s*"(?P<name>[^"]+)"\s*$')
 _LOCK_VERSION = re.compile(r'^\s*version\s*=\s*"(?P<spec>[^"]+)"\s*$')
@@ -800,6 +805,8 @@ def _read_dependencies(f: diff.FileDiff, staged: list[bytes] | None = None) -> _
         _keyed_lock(f, out, _GO_SUM)
     elif name == "pnpm-lock.yaml":
         _pnpm_lock(f, out, staged)
+    elif _IS_CI(f.path) and name.endswith((".yml", ".yaml")):
+        _line_manifest(f, out, _ACTION_USES)
     elif name in ("VERSION", "VERSION.txt"):
         _version_file(f, out, None)
     elif name in _VERSION_MODULES:

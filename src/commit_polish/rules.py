@@ -102,7 +102,8 @@ def _which(files: tuple[FileFact, ...], facts: Facts) -> str | None:
     if changes == {"version"} and facts.version:
         return "release"
     if changes == {"dependencies"}:
-        return "dependencies" if any(f.kind == "manifest" for f in files) else "lock"
+        # A workflow's actions are dependencies it declares, as a manifest's are.
+        return "dependencies" if any(f.kind in ("manifest", "ci") for f in files) else "lock"
     return None
 
 
