@@ -342,6 +342,8 @@ def real_hook_env(env: dict[str, str], server: Any, stats: Path) -> dict[str, st
         "COMMIT_POLISH_MODEL": "llamafile/smollm2",
         "COMMIT_POLISH_MAX_TOKENS": str(REAL_MAX_TOKENS),
         "COMMIT_POLISH_TIMEOUT": "600",
+        # The size curve measures the context's limit; bench_target the time's.
+        "COMMIT_POLISH_TARGET_SECONDS": "3600",
         "COMMIT_POLISH_STATS": str(stats),
     }
 
@@ -419,6 +421,96 @@ def bench_sizes(work: Path, runs: int) -> list[dict[str, Any]]:
             )
             print(f"bench: {lines} lines: {rows[-1]}", file=sys.stderr)
     return rows
+
+
+# On these 2 cores SmolLM2-135M reads about 80 prompt tokens/s: the default 15 s leaves room
+# for the fixed prompt (about 500 tokens) and a few hundred tokens of diff.
+TARGET_SECONDS = float(os.environ.get("BENCH_TARGET_SECONDS", "15"))
+
+
+def speed_file(env: dict[str, str]) -> Path:
+    """Where the hook keeps its speed estimate for this environment's user."""
+    code = "from commit_polish import speed; print(speed.file())"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    return Path(out.stdout.strip())
+
+
+def target_run(server: Any, repo: Path, env: dict[str, str], stats: Path) -> dict[str, float]:
+    msg = repo / ".git" / "COMMIT_EDITMSG"
+    flush(server)
+    msg.write_text("\n# git's comment\n")
+    wall = timed(hook_cmd(msg), cwd=repo, env=env) / 1000
+    got = read_stats(stats)
+    return {"wall_s": wall, "prompt_tokens": got["prompt_tokens"]}
+
+
+def bench_target(work: Path, runs: int) -> dict[str, Any]:
+    """The 10 -> 100,000-line curve against ``target_seconds``: a first commit with no
+    speed estimate (the conservative default), then warmed (after one commit to learn
+    from), nothing of the diff cached either way."""
+    env = base_env(work / "home")
+    rows: list[dict[str, Any]] = []
+    with real_server(REAL_CTX, ["--cache-ram", "0"]) as server:
+        stats = work / "stats.jsonl"
+        hook_env = {
+            **real_hook_env(env, server, stats),
+            "COMMIT_POLISH_TARGET_SECONDS": f"{TARGET_SECONDS:g}",
+        }
+        estimate = speed_file(hook_env)
+        for size in SIZES:
+            repo = work / f"target-{size}"
+            lines = make_repo(repo, size)
+            firsts, warmed = [], []
+            for _ in range(runs):
+                estimate.unlink(missing_ok=True)
+                firsts.append(target_run(server, repo, hook_env, stats))
+            for _ in range(runs):  # each learns from the one before
+                warmed.append(target_run(server, repo, hook_env, stats))
+            row: dict[str, Any] = {"lines": lines}
+            for name, got in (("first", firsts), ("warmed", warmed)):
+                row[f"{name}_wall_s"] = statistics.median(g["wall_s"] for g in got)
+                row[f"{name}_prompt_tokens"] = statistics.median(g["prompt_tokens"] for g in got)
+            row["estimate"] = json.loads(estimate.read_text()) if estimate.exists() else {}
+            rows.append(row)
+            print(f"bench: target {lines} lines: {row}", file=sys.stderr)
+    return {"target_seconds": TARGET_SECONDS, "runs": runs, "rows": rows}
+
+
+def target_table(target: dict[str, Any]) -> list[str]:
+    goal = target["target_seconds"]
+    out = [
+        f"### Time budget: `target_seconds = {goal:g}` with llama-server + SmolLM2-135M"
+        f" (ctx {REAL_CTX}, max_tokens {REAL_MAX_TOKENS}, median of {target['runs']} runs,"
+        " nothing of the diff cached)",
+        "",
+        "| changed lines | first commit s | x target | prompt tokens | warmed s | x target |"
+        " prompt tokens |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    worst = 0.0
+    for r in target["rows"]:
+        first, warm = r["first_wall_s"], r["warmed_wall_s"]
+        worst = max(worst, first / goal, warm / goal)
+        out.append(
+            f"| {r['lines']:,} | {first:.1f} | {first / goal:.2f} | {r['first_prompt_tokens']:.0f}"
+            f" | {warm:.1f} | {warm / goal:.2f} | {r['warmed_prompt_tokens']:.0f} |"
+        )
+    learned: dict[str, Any] = next(iter(target["rows"][-1].get("estimate", {}).values()), {})
+    out += [
+        "",
+        f"Worst size: {worst:.2f} x the target (goal: within 1.25 x); "
+        + ("met." if worst <= 1.25 else "**not met**.")
+        + (
+            f" The estimate learned: {learned.get('prompt_tps', 0):.0f} prompt tokens/s,"
+            f" {learned.get('reply_tps', 0):.0f} reply tokens/s."
+            if learned
+            else ""
+        ),
+        "",
+        "![hook wall seconds by diff size against the target](performance-target.png)",
+        "",
+    ]
+    return out
 
 
 def bench_cache(work: Path) -> dict[str, Any]:
@@ -626,7 +718,7 @@ def replace_results(path: Path, tables: str) -> None:
     path.write_text(f"{head}{START}\n{tables}\n{END}{tail}")
 
 
-SECTIONS = ("skip", "overhead", "service", "sizes", "cache")
+SECTIONS = ("skip", "overhead", "service", "sizes", "target", "cache")
 RAW = DOCS / "performance.json"
 
 
@@ -644,7 +736,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     todo = set(args.only.split(","))
     if args.no_real:
-        todo -= {"sizes", "cache"}
+        todo -= {"sizes", "target", "cache"}
     raw: dict[str, Any] = json.loads(RAW.read_text()) if RAW.exists() else {}
     with tempfile.TemporaryDirectory(prefix="commit-polish-bench-") as tmp:
         work = Path(tmp)
@@ -665,6 +757,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             save("service", bench_service(work))
         if "sizes" in todo:
             save("sizes", {"runs": args.real_runs, "rows": bench_sizes(work, args.real_runs)})
+        if "target" in todo:
+            save("target", bench_target(work, args.real_runs))
         if "cache" in todo:
             save("cache", bench_cache(work))
     sizes = raw.get("sizes", {}).get("rows", [])
@@ -679,6 +773,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         raw.get("sizes", {}).get("runs", 0),
         raw["measured"],
     )
+    target = raw.get("target")
+    if target:
+        tables += "\n" + "\n".join(target_table(target))
+        plot_target(target)
     DOCS.mkdir(exist_ok=True)
     replace_results(DOCS / "performance.md", tables)
     if sizes:
@@ -693,6 +791,20 @@ def main(argv: Sequence[str] | None = None) -> None:
             title="changed lines (log) vs prompt tokens and hook wall time",
         )
     print(tables)
+
+
+def plot_target(target: dict[str, Any]) -> None:
+    rows = target["rows"]
+    png.chart(
+        DOCS / "performance-target.png",
+        [float(r["lines"]) for r in rows],
+        [
+            ("first commit s", [float(r["first_wall_s"]) for r in rows], (214, 39, 40)),
+            ("warmed s", [float(r["warmed_wall_s"]) for r in rows], (31, 119, 180)),
+            ("target s", [float(target["target_seconds"])] * len(rows), (120, 120, 120)),
+        ],
+        title=f"changed lines (log) vs hook seconds, target {target['target_seconds']:g} s",
+    )
 
 
 if __name__ == "__main__":

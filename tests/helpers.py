@@ -61,6 +61,7 @@ class FakeLLMServer:
         self.requests: list[dict[str, object]] = []
         self.reply = "feat: add greeting module"
         self.status = 200
+        self.timings: dict[str, float] | None = None  # llama-server's, sent when set
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -82,7 +83,10 @@ class FakeLLMServer:
                 if server.status != 200:
                     self._send(server.status, {"error": {"message": "boom"}})
                     return
-                self._send(200, completion(server.reply))
+                answer = completion(server.reply)
+                if server.timings is not None:
+                    answer["timings"] = server.timings
+                self._send(200, answer)
 
             def _send(self, status: int, payload: dict[str, object]) -> None:
                 data = json.dumps(payload).encode()

@@ -301,11 +301,16 @@ def test_ollama_request_has_no_cache_prompt(
 
 @pytest.mark.parametrize("n_ctx", [2048, 4096])
 def test_repair_request_still_fits_the_context(
-    staged: Path, httpx_mock: HTTPXMock, llama_cpp: dict[str, int], n_ctx: int
+    staged: Path,
+    httpx_mock: HTTPXMock,
+    llama_cpp: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+    n_ctx: int,
 ) -> None:
     """The first prompt fills the context; the repair adds the first answer and a correction
     to it, and must fit too (with room for its own reply)."""
     llama_cpp["n_ctx"] = n_ctx
+    monkeypatch.setenv("COMMIT_POLISH_TARGET_SECONDS", "3600")  # the context is the limit
     _big_diff(staged.parent.parent)
     chat = re.compile(r"http://127\.0\.0\.1:\d+/v1/chat/completions$")
     rambling = "Added app/main.py, lib/x.py and " + "then more words about docs/y.py " * 300

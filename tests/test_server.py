@@ -303,11 +303,13 @@ def test_serve_detach_status_stop(
         f"ok      service  warm at {sock} (pid {warm.pid})\n"
         f"ok      hook     {hook}\n"
         "-       style    not learned (0 commit subject(s), at least 10 are needed)\n"
+        "-       speed    reads 64 prompt tokens/s, writes 16/s (default, none measured): "
+        "about 224 prompt tokens within 15 s\n"
     )
     report = json.loads(invoke("doctor", "--json").stdout)
     assert report["ok"] is True
     names = [c["name"] for c in report["checks"]]
-    assert names == ["config", "runtime", "model", "server", "service", "hook", "style"]
+    assert names == ["config", "runtime", "model", "server", "service", "hook", "style", "speed"]
     assert report["checks"][3]["data"]["models"] == ["tiny-1b-it"]
     assert report["checks"][4]["data"]["version"] == service.PROTOCOL
 
@@ -611,6 +613,8 @@ def test_status_with_nothing_installed(repo: Path, port: int) -> None:
         f"({repo / '.git' / 'hooks' / 'prepare-commit-msg'})\n"
         "                 fix: commit-polish install\n"
         "-       style    not learned (0 commit subject(s), at least 10 are needed)\n"
+        "-       speed    reads 64 prompt tokens/s, writes 16/s (default, none measured): "
+        "about 224 prompt tokens within 15 s\n"
     )
 
 

@@ -183,4 +183,9 @@ def prefill(
         "cache_prompt": True,
     }
     url = api_base.rstrip("/") + "/chat/completions"
-    return _request("POST", url, timeout=timeout, body=body, status=status) is not None
+    data = _request("POST", url, timeout=timeout, body=body, status=status)
+    if isinstance(data, dict):  # the request proper finds its prompt cached: time it here
+        from commit_polish import speed
+
+        speed.record(api_base, model, speed.from_timings(data.get("timings")))
+    return data is not None

@@ -7,17 +7,21 @@ for the diff is
 summary is measured with the server's own tokenizer: a first guess at the character budget,
 one count, a rescale by the chars-per-token ratio just measured, and a count again, so what
 is sent fits the context whatever the diff. ``prompt_budget`` (characters) still caps it: it is
-the user's speed setting, the context is the hard limit. Any other server: the character
-budget alone, as before.
+the user's speed setting, the context is the hard limit. Within :func:`aiming` (the hook's
+``ai.target_seconds``) the room is also at most the prompt tokens the server's speed estimate
+(``speed.py``) says can be read in that time once the reply is written. Any other server:
+the character budget alone, as before.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from commit_polish import backend
+from commit_polish import backend, speed
 from commit_polish import diff as diff_mod
 
 # Characters per token when estimating; code and diffs run about 3 to 4 on common models.
@@ -47,6 +51,30 @@ class Fit:
         return self.n_ctx is not None
 
 
+# The seconds the hook aims at while it builds a request (None: no time limit).
+_target: float | None = None
+
+
+@contextlib.contextmanager
+def aiming(seconds: float) -> Iterator[None]:
+    """Within this block :func:`fit` also sizes the prompt to ``seconds`` of the server's time."""
+    global _target
+    outer, _target = _target, seconds
+    try:
+        yield
+    finally:
+        _target = outer
+
+
+def time_room(model: str, api_base: str, *, max_tokens: int, fixed: int) -> int | None:
+    """Tokens for the file list and the diff within the target (None: no target set)."""
+    if _target is None:
+        return None
+    estimate = speed.load(api_base, model)
+    tokens = speed.room_tokens(estimate, target_seconds=_target, max_tokens=max_tokens)
+    return max(tokens - fixed, 0)
+
+
 def summary_text(summary: diff_mod.Summary) -> str:
     return f"{summary.files}\n{summary.diff}"
 
@@ -71,6 +99,8 @@ def fit(
     if fixed is None:
         fixed = math.ceil(len(fixed_text) / SAFE_CHARS_PER_TOKEN)
     room = max(info.n_ctx - max_tokens - fixed - MARGIN_TOKENS - RETRY_TOKENS, 0)
+    in_time = time_room(model, api_base, max_tokens=max_tokens, fixed=fixed)
+    room = room if in_time is None else min(room, in_time)
     ratio = CHARS_PER_TOKEN if can_count else SAFE_CHARS_PER_TOKEN
     chars = min(prompt_budget, int(room * ratio))
     summary = diff_mod.select(prepared, chars)

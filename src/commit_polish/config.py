@@ -35,6 +35,9 @@ class AI:
     # A subject and a short body: bodies that run on are small models looping.
     max_tokens: int = 160
     timeout: float = 60.0
+    # Seconds the whole hook aims at: the prompt is sized so that reading it and writing the
+    # reply fit (speed.py); timeout stays the hard limit.
+    target_seconds: float = 15.0
     allow_remote: bool = False
     # Messages to choose among, asked of a fast server only (validate.FAST_REPLY).
     candidates: int = 1
@@ -108,10 +111,12 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "on_message": ("keep", "polish"),
     "on_amend": ("keep", "regenerate"),
 }
-POSITIVE = frozenset({"timeout", "max_tokens", "subject_max_length", "prompt_budget", "candidates"})
+POSITIVE = frozenset(
+    {"timeout", "target_seconds", "max_tokens", "subject_max_length", "prompt_budget", "candidates"}
+)
 # A commit hook that waits an hour has failed anyway; far beyond that (1e308) the clocks and
 # socket timeouts under us overflow.
-MAXIMUM: dict[str, float] = {"timeout": 3600.0, "candidates": 8.0}
+MAXIMUM: dict[str, float] = {"timeout": 3600.0, "target_seconds": 3600.0, "candidates": 8.0}
 # Every changed path is matched against every exclude glob; a repository's 64 KiB file could
 # hold 3,000 of them, seconds per thousand files.
 EXCLUDE_MAX = 256

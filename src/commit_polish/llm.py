@@ -42,6 +42,8 @@ class Reply:
     seconds: float
     cached_tokens: int | None = None  # prompt tokens the server took from its cache
     truncated: bool = False  # generation stopped at max_tokens, maybe mid-sentence
+    # llama-server's own timings (prompt_n, prompt_ms, predicted_n, predicted_ms), when sent
+    timings: dict[str, float] | None = None
 
 
 def _import_litellm() -> Any:
@@ -233,7 +235,23 @@ def _call(req: Request) -> Reply:
         seconds=time.monotonic() - started,
         cached_tokens=getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", None),
         truncated=getattr(choices[0], "finish_reason", None) == "length",
+        timings=timings_of(getattr(response, "timings", None)),
     )
+
+
+TIMING_KEYS = ("prompt_n", "prompt_ms", "predicted_n", "predicted_ms")
+
+
+def timings_of(raw: Any) -> dict[str, float] | None:
+    """The numbers of a server's ``timings`` object that speed.py reads, else None."""
+    if not isinstance(raw, dict):
+        return None
+    kept = {
+        k: raw[k]
+        for k in TIMING_KEYS
+        if isinstance(raw.get(k), int | float) and not isinstance(raw[k], bool)
+    }
+    return kept or None
 
 
 def complete(req: Request, *, status: deadline.Status | None = None) -> Reply:
@@ -249,7 +267,26 @@ def complete(req: Request, *, status: deadline.Status | None = None) -> Reply:
         reply = answer(req, status=status)
         via = "in-process"
     record_stats(req, reply, via=via)
+    record_speed(req, reply)
     return reply
+
+
+def record_speed(req: Request, reply: Reply) -> None:
+    """Fold this reply's speed into the server's estimate (``speed.py``)."""
+    from commit_polish import speed
+
+    sample = speed.from_timings(reply.timings)
+    if sample is None:
+        evaluated = reply.prompt_tokens
+        if evaluated is not None:
+            evaluated -= reply.cached_tokens or 0
+        sample = speed.from_wall(
+            speed.load(req.api_base, req.model),
+            evaluated=evaluated,
+            completion=reply.completion_tokens,
+            seconds=reply.seconds,
+        )
+    speed.record(req.api_base, req.model, sample)
 
 
 def answer(req: Request, *, status: deadline.Status | None = None) -> Reply:

@@ -227,6 +227,7 @@ def reply_from(data: Any) -> llm.Reply:
         completion_tokens=_count(data, "completion_tokens"),
         seconds=_number(data, "seconds"),
         cached_tokens=_count(data, "cached_tokens"),
+        timings=llm.timings_of(data.get("timings")),
     )
 
 

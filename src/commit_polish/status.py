@@ -215,6 +215,23 @@ def _style_check(repo: Path | None, cfg: config.Config) -> Check:
     return Check("style", True if learned.conventional is not None else None, detail, data=data)
 
 
+def _speed_check(cfg: config.Config) -> Check:
+    """What the hook has learned of the server's speed (informational), and the prompt
+    tokens that leaves within ``target_seconds``."""
+    from commit_polish import speed
+
+    estimate = speed.load(cfg.llamafile.api_base, cfg.ai.model)
+    room = speed.room_tokens(
+        estimate, target_seconds=cfg.ai.target_seconds, max_tokens=cfg.ai.max_tokens
+    )
+    learned = f"from {estimate.samples} replies" if estimate.samples else "default, none measured"
+    detail = (
+        f"reads {estimate.prompt_tps:.0f} prompt tokens/s, writes {estimate.reply_tps:.0f}/s "
+        f"({learned}): about {room:,} prompt tokens within {cfg.ai.target_seconds:g} s"
+    )
+    return Check("speed", None, detail, data={**vars(estimate), "room_tokens": room})
+
+
 def collect(cwd: Path | None = None) -> list[Check]:
     repo = git.toplevel(cwd)
     config_check, cfg = _config_check(repo)
@@ -235,6 +252,7 @@ def collect(cwd: Path | None = None) -> list[Check]:
         _service_check(cfg.llamafile.external_server),
         _hook_check(cwd),
         _style_check(repo, cfg),
+        _speed_check(cfg),
     ]
 
 
