@@ -10,7 +10,7 @@ import pytest
 from helpers import FakeLLMServer, completion, fake_tokens, git, is_prefill
 from pytest_httpx import HTTPXMock
 
-from commit_polish import hook, speed
+from commit_polish import budget, hook, speed
 from commit_polish.speed import Estimate, Sample
 
 CHAT = re.compile(r"http://127\.0\.0\.1:\d+/v1/chat/completions$")
@@ -184,9 +184,10 @@ def test_slow_estimate_shrinks_the_diff_sent(
     speed.file().unlink()
     _seed(fast, 50.0)
     fast_tokens = _generate(httpx_mock)
-    # What the target allows (15 s less 1.5 s and 160 tokens at 50/s), the prompt included.
-    allowed = int((15 - 1.5 - 160 / 50) * slow)
-    assert slow_tokens <= allowed + 64  # role markers and the omitted note
+    # What the target allows (15 s less 1.5 s and a subject's 40 tokens at 50/s), the prompt
+    # included; more than if all of max_tokens (160) were spent on the reply.
+    allowed = int((15 - 1.5 - budget.SUBJECT_TOKENS / 50) * slow)
+    assert int((15 - 1.5 - 160 / 50) * slow) + 64 < slow_tokens <= allowed + 64
     assert fast_tokens > 2 * slow_tokens
 
 

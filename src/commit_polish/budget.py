@@ -53,6 +53,9 @@ class Fit:
 
 # The seconds the hook aims at while it builds a request (None: no time limit).
 _target: float | None = None
+# The reply of a subject-only request, for the time budget: a 72-character subject is 15 to
+# 25 tokens (17 median on real histories, docs/quality.md); the rest is for a repair.
+SUBJECT_TOKENS = 40
 
 
 @contextlib.contextmanager
@@ -87,9 +90,12 @@ def fit(
     fixed_text: str,
     max_tokens: int,
     prompt_budget: int,
+    reply_tokens: int | None = None,
 ) -> Fit:
     """The largest summary that fits both ``prompt_budget`` characters and the server's
-    context (``fixed_text`` is the prompt without the file list and the diff)."""
+    context (``fixed_text`` is the prompt without the file list and the diff). The time
+    budget counts ``reply_tokens`` for the reply (default ``max_tokens``): the context must
+    hold the longest reply, the time is spent on the likely one."""
     info = backend.probe(api_base) if backend.is_llama_cpp(model, api_base) else None
     if info is None:
         return Fit(diff_mod.select(prepared, prompt_budget))
@@ -99,7 +105,8 @@ def fit(
     if fixed is None:
         fixed = math.ceil(len(fixed_text) / SAFE_CHARS_PER_TOKEN)
     room = max(info.n_ctx - max_tokens - fixed - MARGIN_TOKENS - RETRY_TOKENS, 0)
-    in_time = time_room(model, api_base, max_tokens=max_tokens, fixed=fixed)
+    likely = max_tokens if reply_tokens is None else min(reply_tokens, max_tokens)
+    in_time = time_room(model, api_base, max_tokens=likely, fixed=fixed)
     room = room if in_time is None else min(room, in_time)
     ratio = CHARS_PER_TOKEN if can_count else SAFE_CHARS_PER_TOKEN
     chars = min(prompt_budget, int(room * ratio))

@@ -211,4 +211,5 @@ def _fit(
         fixed_text="\n".join(m["content"] for m in fixed),
         max_tokens=cfg.ai.max_tokens,
         prompt_budget=cfg.message.prompt_budget,
+        reply_tokens=None if cfg.message.body else budget.SUBJECT_TOKENS,
     )
