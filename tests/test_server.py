@@ -304,7 +304,7 @@ def test_serve_detach_status_stop(
         f"ok      hook     {hook}\n"
         "-       style    not learned (0 commit subject(s), at least 10 are needed)\n"
         "-       speed    reads 64 prompt tokens/s, writes 16/s (default, none measured): "
-        "about 224 prompt tokens within 15 s\n"
+        "about 704 prompt tokens within 15 s\n"
     )
     report = json.loads(invoke("doctor", "--json").stdout)
     assert report["ok"] is True
@@ -614,7 +614,7 @@ def test_status_with_nothing_installed(repo: Path, port: int) -> None:
         "                 fix: commit-polish install\n"
         "-       style    not learned (0 commit subject(s), at least 10 are needed)\n"
         "-       speed    reads 64 prompt tokens/s, writes 16/s (default, none measured): "
-        "about 224 prompt tokens within 15 s\n"
+        "about 704 prompt tokens within 15 s\n"
     )
 
 

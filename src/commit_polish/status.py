@@ -128,9 +128,9 @@ def _service_check(external: bool = False) -> Check:
     if not service.available():
         return Check("service", None, "no Unix domain sockets here", data=data)
     if answer is None:
-        # serve refuses a server the user runs, and with it the service beside it.
+        # serve refuses a server the user runs; the service alone it starts.
         start = (
-            "serve starts it only beside commit-polish's own server"
+            "start: commit-polish serve --service-only --detach"
             if external
             else (f"start: {START_SERVER}")
         )
@@ -218,11 +218,14 @@ def _style_check(repo: Path | None, cfg: config.Config) -> Check:
 def _speed_check(cfg: config.Config) -> Check:
     """What the hook has learned of the server's speed (informational), and the prompt
     tokens that leaves within ``target_seconds``."""
-    from commit_polish import speed
+    from commit_polish import budget, speed
 
     estimate = speed.load(cfg.llamafile.api_base, cfg.ai.model)
     room = speed.room_tokens(
-        estimate, target_seconds=cfg.ai.target_seconds, max_tokens=cfg.ai.max_tokens
+        estimate,
+        target_seconds=cfg.ai.target_seconds,
+        # As the hook counts it: a subject-only request's reply, unless bodies are asked for.
+        max_tokens=cfg.ai.max_tokens if cfg.message.body else budget.SUBJECT_TOKENS,
     )
     learned = f"from {estimate.samples} replies" if estimate.samples else "default, none measured"
     detail = (

@@ -35,6 +35,7 @@ def test_20000_line_diff_fits_the_servers_context(real_server: RealServer, tmp_p
         "COMMIT_POLISH_TIMEOUT": "600",
         # Far above what the context holds: the server's n_ctx must be what limits it.
         "COMMIT_POLISH_PROMPT_BUDGET": "1000000",
+        "COMMIT_POLISH_TARGET_SECONDS": "600",  # and so must the time budget
         "COMMIT_POLISH_STRICT": "1",
         "COMMIT_POLISH_STATS": str(stats),
     }
