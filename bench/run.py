@@ -439,7 +439,7 @@ def target_run(server: Any, repo: Path, env: dict[str, str], stats: Path) -> dic
     msg = repo / ".git" / "COMMIT_EDITMSG"
     flush(server)
     msg.write_text("\n# git's comment\n")
-    wall = timed(hook_cmd(msg), cwd=repo, env=env) / 1000
+    wall = timed(hook_cmd(msg), cwd=repo, env=env)
     got = read_stats(stats)
     return {"wall_s": wall, "prompt_tokens": got["prompt_tokens"]}
 

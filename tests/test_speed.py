@@ -233,3 +233,17 @@ def test_commit_through_the_hook_learns_the_speed(
     entries = json.loads(speed.file().read_text())
     (entry,) = entries.values()
     assert entry["prompt_tps"] == 200.0 and entry["reply_tps"] == 20.0
+
+
+def test_the_warm_service_brings_the_timings_back(
+    hooked_repo: Path, fake_server: FakeLLMServer, warm_service: Path
+) -> None:
+    """Through the service the reply's timings come back to the hook, which records them
+    (the service holds no estimate of its own)."""
+    fake_server.timings = TIMINGS
+    (hooked_repo / "greet.py").write_text("def greet():\n    return 'hi'\n")
+    git(hooked_repo, "add", "greet.py")
+    result = git(hooked_repo, "commit", "-q", check=False)
+    assert result.returncode == 0, result.stderr
+    (entry,) = json.loads(speed.file().read_text()).values()
+    assert (entry["prompt_tps"], entry["reply_tps"]) == (200.0, 20.0)
