@@ -7,17 +7,15 @@ for the diff is
 summary is measured with the server's own tokenizer: a first guess at the character budget,
 one count, a rescale by the chars-per-token ratio just measured, and a count again, so what
 is sent fits the context whatever the diff. ``prompt_budget`` (characters) still caps it: it is
-the user's speed setting, the context is the hard limit. Within :func:`aiming` (the hook's
-``ai.target_seconds``) the room is also at most the prompt tokens the server's speed estimate
-(``speed.py``) says can be read in that time once the reply is written. Any other server:
-the character budget alone, as before.
+the user's speed setting, the context is the hard limit. With a ``target_seconds`` (the
+config's ``ai.target_seconds``) the room is also at most the prompt tokens the server's
+speed estimate (``speed.py``) says can be read in that time once the reply is written. Any
+other server: the character budget alone, as before.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,30 +49,19 @@ class Fit:
         return self.n_ctx is not None
 
 
-# The seconds the hook aims at while it builds a request (None: no time limit).
-_target: float | None = None
 # The reply of a subject-only request, for the time budget: a 72-character subject is 15 to
 # 25 tokens (17 median on real histories, docs/quality.md); the rest is for a repair.
 SUBJECT_TOKENS = 40
 
 
-@contextlib.contextmanager
-def aiming(seconds: float) -> Iterator[None]:
-    """Within this block :func:`fit` also sizes the prompt to ``seconds`` of the server's time."""
-    global _target
-    outer, _target = _target, seconds
-    try:
-        yield
-    finally:
-        _target = outer
-
-
-def time_room(model: str, api_base: str, *, max_tokens: int, fixed: int) -> int | None:
+def time_room(
+    model: str, api_base: str, *, target_seconds: float | None, max_tokens: int, fixed: int
+) -> int | None:
     """Tokens for the file list and the diff within the target (None: no target set)."""
-    if _target is None:
+    if target_seconds is None:
         return None
     estimate = speed.load(api_base, model)
-    tokens = speed.room_tokens(estimate, target_seconds=_target, max_tokens=max_tokens)
+    tokens = speed.room_tokens(estimate, target_seconds=target_seconds, max_tokens=max_tokens)
     return max(tokens - fixed, 0)
 
 
@@ -91,6 +78,7 @@ def fit(
     max_tokens: int,
     prompt_budget: int,
     reply_tokens: int | None = None,
+    target_seconds: float | None = None,
 ) -> Fit:
     """The largest summary that fits both ``prompt_budget`` characters and the server's
     context (``fixed_text`` is the prompt without the file list and the diff). The time
@@ -106,7 +94,9 @@ def fit(
         fixed = math.ceil(len(fixed_text) / SAFE_CHARS_PER_TOKEN)
     room = max(info.n_ctx - max_tokens - fixed - MARGIN_TOKENS - RETRY_TOKENS, 0)
     likely = max_tokens if reply_tokens is None else min(reply_tokens, max_tokens)
-    in_time = time_room(model, api_base, max_tokens=likely, fixed=fixed)
+    in_time = time_room(
+        model, api_base, target_seconds=target_seconds, max_tokens=likely, fixed=fixed
+    )
     room = room if in_time is None else min(room, in_time)
     ratio = CHARS_PER_TOKEN if can_count else SAFE_CHARS_PER_TOKEN
     chars = min(prompt_budget, int(room * ratio))

@@ -119,12 +119,11 @@ def generate(ctx: Context, *, draft: str, comment: str, base: str | None = None)
     (``rules.py``) gets its message with no server contacted. CommitPolishError when the
     staged content changed while the model was working (the message would describe
     something else)."""
-    from commit_polish import budget, deadline, request
+    from commit_polish import deadline, request
 
     destination(ctx)  # a remote server is refused before anything is read
     tree = git.write_tree()
-    # git, probes, token counts and the model; the prompt sized to the target's time
-    with deadline.within(ctx.cfg.ai.timeout), budget.aiming(ctx.cfg.ai.target_seconds):
+    with deadline.within(ctx.cfg.ai.timeout):  # git, probes, token counts and the model
         staged = request.read_staged(ctx.cfg, base)
         result = by_rule(ctx.cfg, staged, draft)
         if result is None:

@@ -212,4 +212,5 @@ def _fit(
         max_tokens=cfg.ai.max_tokens,
         prompt_budget=cfg.message.prompt_budget,
         reply_tokens=None if cfg.message.body else budget.SUBJECT_TOKENS,
+        target_seconds=cfg.ai.target_seconds,
     )
