@@ -180,6 +180,7 @@ def test_relevant_examples_are_not_repeated() -> None:
         (["packages/web-ui/src/app.ts", "crates/core/src/lib.rs"], ("core", "web-ui")),
         ([".github/workflows/ci.yml"], ("github",)),
         (["src/main.rs"], ("src",)),
+        (["@commitlint/load/src/utils/load-config.ts"], ("load",)),
     ],
 )
 def test_path_scopes(paths: list[str], expected: tuple[str, ...]) -> None:

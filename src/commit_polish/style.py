@@ -218,7 +218,9 @@ def path_scopes(paths: list[str]) -> tuple[str, ...]:
         parts = path.split("/")
         if len(parts) < 2:
             continue
-        name = parts[1] if parts[0] in _CONTAINERS and len(parts) > 2 else parts[0]
+        # An npm scope directory (@commitlint/load/src/…) holds packages too.
+        container = parts[0] in _CONTAINERS or parts[0].startswith("@")
+        name = parts[1] if container and len(parts) > 2 else parts[0]
         name = name.lstrip(".")
         if _SCOPE_OK.match(name):
             found.add(name)
