@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from commit_polish import grammar
+from commit_polish.form import Action
 from commit_polish.grammar import Spec
 
 # The longest verb is "Introduce" (9): 50 - 9 - 1 space leaves 40 for the rest.
@@ -112,55 +113,70 @@ def test_rejection_is_remembered_per_server_and_model() -> None:
 
 
 WORD = "[a-zA-Z] [a-z]{0,9}"  # a word after the name (REST_WORD = 10)
+ADD = Action(("Add",), ("parse_port", "server.py"))
+FIX = Action(("Fix", "Handle"), ("greet", "greet"))
 
 
 @pytest.mark.parametrize(
-    ("length", "case", "names", "verb", "rule"),
+    ("length", "case", "actions", "rule"),
     [
-        # 50 - ("validate " 9 + "support for " 12 = 21) - 10 leaves 19: one word after it;
-        # "server.py" (9) leaves 20: one too.
+        # 50 - ("add " 4 + "support for " 12 = 16) - 10 leaves 24: two words after it;
+        # "server.py" (9) leaves 25: two too.
         (
             50,
             "lower",
-            ("parse_port", "server.py"),
-            True,
-            f'text-50 ::= gverb-lower " " (link " ")? ("parse_port" (" " {WORD}){{0,1}} | '
-            f'"server.py" (" " {WORD}){{0,1}})',
+            (ADD,),
+            f'text-50 ::= ("add") " " (link " ")? ("parse_port" (" " {WORD}){{0,2}} | '
+            f'"server.py" (" " {WORD}){{0,2}})',
         ),
-        # The plain style writes its own verb: only the link leads (12), 28 - 12 - 5 = 11.
-        (28, "any", ("greet",), False, f'text-28 ::= (link " ")? ("greet" (" " {WORD}){{0,1}})'),
-        # No room after the name: nothing may follow it.
+        # Both cases for "any"; no room after the name: nothing may follow it.
         (
             31,
-            "upper",
-            ("greet", "greet"),
-            True,
-            'text-31 ::= gverb-upper " " (link " ")? ("greet")',
+            "any",
+            (FIX,),
+            'text-31 ::= ("fix" | "handle" | "Fix" | "Handle") " " (link " ")? ("greet")',
         ),
-        (40, "any", ("a" * 20,), True, None),  # no name fits with its lead: free text instead
-        (72, "any", (), True, None),
+        # Each pair keeps its own names.
+        (
+            40,
+            "upper",
+            (Action(("Add",), ("a",)), Action(("Remove",), ("b",))),
+            f'text-40 ::= (("Add") " " (link " ")? ("a" (" " {WORD}){{0,2}})) | '
+            f'(("Remove") " " (link " ")? ("b" (" " {WORD}){{0,1}}))',
+        ),
+        (30, "any", (Action(("Add",), ("a" * 20,)),), None),  # no name fits: free text
+        (72, "any", (), None),
     ],
 )
 def test_grounded_rule(
-    length: int, case: str, names: tuple[str, ...], verb: bool, rule: str | None
+    length: int, case: str, actions: tuple[Action, ...], rule: str | None
 ) -> None:
-    assert grammar._grounded_rule(f"text-{length}", length, case, names, verb=verb) == rule
+    assert grammar._grounded_rule(f"text-{length}", length, case, actions) == rule
 
 
-def test_a_grounded_grammar_defines_its_verbs_and_links_once() -> None:
+def test_a_grounded_grammar_defines_its_links_once() -> None:
     text = grammar.build(
-        Spec(types=("feat", "fix"), scopes=(), body=False, case="lower", names=("parse_port",))
+        Spec(
+            types=("feat", "fix"),
+            scopes=(),
+            body=False,
+            case="lower",
+            actions=(Action(("Add",), ("parse_port",)),),
+        )
     )
     lines = text.splitlines()
     assert lines[0] == r'root ::= subject "."? "\n"?'
-    assert [line.split(" ::= ")[0] for line in lines].count("gverb-lower") == 1
     assert 'link ::= "the" | "a" | "an" | "support for" | "tests for"' in lines
-    assert '"improve"' not in text  # the vague verbs are left out
-    assert "gverb-lower" in next(line for line in lines if line.startswith("text-66"))
+    assert [line.split(" ::= ")[0] for line in lines].count("link") == 1
+    assert '"improve"' not in text  # only the pair's verbs
+    assert '("add") " "' in next(line for line in lines if line.startswith("text-66"))
 
 
-def test_a_grounded_plain_grammar_leaves_out_the_vague_verbs() -> None:
-    text = grammar.build(Spec(style="plain", case="upper", body=False, names=("parse_port",)))
-    verbs = next(line for line in text.splitlines() if line.startswith("verb ::= "))
-    assert '"Improve"' not in verbs and '"Introduce"' not in verbs and '"Add"' in verbs
-    assert "gverb" not in text
+def test_a_grounded_plain_grammar_starts_with_the_pairs_verbs() -> None:
+    spec = Spec(
+        style="plain", case="upper", body=False, actions=(Action(("Add",), ("parse_port",)),)
+    )
+    lines = grammar.build(spec).splitlines()
+    assert lines[1] == "subject ::= text-72"
+    assert lines[2].startswith('text-72 ::= ("Add") " " (link " ")? ("parse_port"')
+    assert not any(line.startswith("verb ::= ") for line in lines)

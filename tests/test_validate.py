@@ -10,6 +10,7 @@ from helpers import GIT_FILE, chat_url, completion
 from pytest_httpx import HTTPXMock
 
 from commit_polish import grammar, validate
+from commit_polish.form import Action
 from commit_polish.grammar import Spec
 from commit_polish.hook import main_hook
 
@@ -157,7 +158,14 @@ def test_grammar_is_sent_and_a_rejection_is_remembered(
     # The subject must name the definition the change adds.
     assert first["grammar"] == grammar.build(
         # greet.py is new and defines greet: a feature, in a subject of its own.
-        Spec(types=("feat",), scopes=None, subject_max=72, body=False, case="any", names=("greet",))
+        Spec(
+            types=("feat",),
+            scopes=None,
+            subject_max=72,
+            body=False,
+            case="any",
+            actions=(Action(("Add",), ("greet", "greet.py")),),
+        )
     )
     assert "grammar" not in second
     assert {k: v for k, v in first.items() if k != "grammar"} == second
@@ -324,25 +332,3 @@ def test_score(text: str, expected: tuple[int, int]) -> None:
     )
     shape = Shape(spec=Spec(), facts=facts.gather(diff.parse(raw)))
     assert validate.score(text, shape) == expected
-
-
-@pytest.mark.parametrize(
-    ("raw", "names"),
-    [
-        (
-            b"diff --git a/netutil.py b/netutil.py\n--- /dev/null\n+++ b/netutil.py\n"
-            b"@@ -0,0 +1,2 @@\n+def parse_port(s):\n+    return int(s)\n",
-            ("parse_port",),
-        ),
-        (
-            b"diff --git a/notes.md b/notes.md\n--- a/notes.md\n+++ b/notes.md\n"
-            b"@@ -1 +1 @@\n-a\n+b\n",
-            ("notes.md",),
-        ),
-    ],
-    ids=["a definition", "no definition"],
-)
-def test_subject_names(raw: bytes, names: tuple[str, ...]) -> None:
-    from commit_polish import diff, facts, request
-
-    assert request.subject_names(facts.gather(diff.parse(raw))) == names

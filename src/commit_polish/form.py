@@ -27,6 +27,15 @@ CONVENTIONAL = re.compile(
 
 
 @dataclass(frozen=True)
+class Action:
+    """What a grounded subject may say was done: one of ``verbs`` (capitalised) to one of
+    ``names`` (actions.py)."""
+
+    verbs: tuple[str, ...]
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Spec:
     """The shape of an acceptable message."""
 
@@ -38,6 +47,6 @@ class Spec:
     case: str = "any"  # first letter of the description: "lower", "upper" or "any"
     gitmoji: bool = False
     learned: str = ""  # where a style learned from the history came from, for problem lines
-    # Names of the change (definitions, packages, files) the grammar makes the subject use
-    # one of; empty: any words.
-    names: tuple[str, ...] = ()
+    # The verbs and names of the change (definitions, packages, files) the grammar makes the
+    # subject use one pair of; empty: any words.
+    actions: tuple[Action, ...] = ()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from commit_polish.deadline import Status
 from commit_polish.errors import LLMError
-from commit_polish.form import BODY_WIDTH, Spec
+from commit_polish.form import BODY_WIDTH, Action, Spec
 from commit_polish.llm import Reply, Request
 
 BODY_LINES = 6  # small models loop in the body until max_tokens; a good body is short
@@ -57,9 +57,9 @@ def _text_rule(name: str, length: int, case: str) -> str:
 # words. Every part is closed or narrow because a small model fills free text with URLs,
 # dates and made-up file names (seen: "bump: https://github.com/git-c release-scm.md",
 # "Improve the issue faqs.md with pytz.py. 1.0.0.0") and loops in longer runs of words
-# ("xtra xtra xtra xtra cli.py").
-# Verbs that say what was done: the vague ones a small model reaches for first ("Improve the
-# codebase", "Introduce to the") and those git or the rules write are left out.
+# ("xtra xtra xtra xtra cli.py"). The verbs are paired with the names they are true of
+# (actions.py). Verbs that say nothing of what was done ("Improve the codebase") or that
+# git and the rules write are in none of the pairs.
 GROUNDED_VERBS = tuple(
     v
     for v in PLAIN_VERBS
@@ -72,21 +72,17 @@ REST_WORDS = 6  # words after the name at most
 NAME_MAX = 40  # longer names are left out of the choice
 
 
-def _verbs(case: str) -> list[str]:
-    lower = [v.lower() for v in GROUNDED_VERBS]
-    return {"lower": lower, "upper": list(GROUNDED_VERBS)}.get(case, lower + list(GROUNDED_VERBS))
+def _cased(verbs: tuple[str, ...], case: str) -> list[str]:
+    lower = [v.lower() for v in verbs]
+    return {"lower": lower, "upper": list(verbs)}.get(case, lower + list(verbs))
 
 
-def _grounded_rule(
-    name: str, length: int, case: str, names: tuple[str, ...], *, verb: bool = True
-) -> str | None:
-    """A rule for at most ``length`` characters: a verb (``gverb-CASE``, unless ``verb`` is
-    off: the plain style writes its own), maybe a linking word (``link``), one of ``names``,
-    and at most a few words of letters and digits after it. The object of the subject is a
-    thing of the change, not a guess. None when no name fits the length."""
-    verbs = _verbs(case) if verb else []
-    lead = (max(len(v) for v in verbs) + 1 if verbs else 0) + max(len(w) for w in LINKS) + 1
-    fitting = [n for n in dict.fromkeys(names) if len(n) <= min(NAME_MAX, length - lead)]
+def _action(action: Action, length: int, case: str) -> str | None:
+    """One pair's alternative: a verb, maybe a link, one of its names and at most a few
+    words after it, in ``length`` characters; None when no name fits."""
+    verbs = _cased(action.verbs, case)
+    lead = max(len(v) for v in verbs) + 1 + max(len(w) for w in LINKS) + 1
+    fitting = [n for n in dict.fromkeys(action.names) if len(n) <= min(NAME_MAX, length - lead)]
     if not fitting:
         return None
     choices = []
@@ -94,74 +90,91 @@ def _grounded_rule(
         words = min((length - lead - len(n)) // (REST_WORD + 1), REST_WORDS)
         rest = f' (" " [a-zA-Z] [a-z]{{0,{REST_WORD - 1}}}){{0,{words}}}'
         choices.append(_literal(n) + (rest if words else ""))
-    head = f'gverb-{case} " " ' if verb else ""
-    return f'{name} ::= {head}(link " ")? (' + " | ".join(choices) + ")"
+    verb = " | ".join(_literal(v) for v in verbs)
+    return f'({verb}) " " (link " ")? (' + " | ".join(choices) + ")"
 
 
-def _grounded_words(case: str | None) -> list[str]:
-    """The rules a grounded description refers to: its verbs (for ``case``; none when the
-    style writes its own) and its linking words."""
-    rules = ["link ::= " + " | ".join(_literal(w) for w in LINKS)]
-    if case is not None:
-        rules.append(f"gverb-{case} ::= " + " | ".join(_literal(v) for v in _verbs(case)))
-    return rules
+def _grounded_rule(name: str, length: int, case: str, actions: tuple[Action, ...]) -> str | None:
+    """A rule for at most ``length`` characters: one of ``actions``' verbs, maybe a linking
+    word (``link``), one of that action's names, and at most a few words of letters after
+    it. The subject says what was done to a thing of the change, not a guess. None when no
+    name fits the length."""
+    groups = [g for g in (_action(a, length, case) for a in actions) if g is not None]
+    if not groups:
+        return None
+    body = groups[0] if len(groups) == 1 else " | ".join(f"({g})" for g in groups)
+    return f"{name} ::= {body}"
 
 
-def _description_rule(name: str, length: int, case: str, spec: Spec, *, verb: bool = True) -> str:
-    grounded = _grounded_rule(name, length, case, spec.names, verb=verb)
-    return grounded or _text_rule(name, length, case)
+LINK_RULE = "link ::= " + " | ".join(_literal(w) for w in LINKS)
+
+
+def _plain(spec: Spec, limit: int, lead: str) -> tuple[list[str], bool]:
+    """The plain style's subject rules, and whether they are grounded."""
+    case = "lower" if spec.case == "lower" else "upper"
+    rule = _grounded_rule(f"text-{limit}", limit, case, spec.actions)
+    if rule is not None:
+        return [f"subject ::= {lead}text-{limit}", rule], True
+    verbs = [v.lower() if spec.case == "lower" else v for v in PLAIN_VERBS]
+    rest = limit - max(len(v) for v in verbs) - 1
+    return [
+        f'subject ::= {lead}verb " " text-{rest}',
+        "verb ::= " + " | ".join(_literal(v) for v in verbs),
+        _text_rule(f"text-{rest}", rest, "any"),
+    ], False
+
+
+def _conventional(spec: Spec, limit: int, lead: str) -> tuple[list[str], bool]:
+    """The Conventional Commits subject rules, and whether they are grounded."""
+    rules: list[str] = []
+    if spec.scopes is None:
+        scope_len = FREE_SCOPE_MAX
+        scope_body = f"[a-z0-9_./-]{{1,{FREE_SCOPE_MAX}}}"
+    else:
+        scope_len = max((len(s) for s in spec.scopes), default=0)
+        scope_body = "(" + " | ".join(_literal(s) for s in spec.scopes) + ")"
+    by_length: dict[int, list[str]] = {}
+    for name in spec.types:
+        by_length.setdefault(len(name), []).append(name)
+    alternatives = []
+    lengths: set[int] = set()
+    for length, names in sorted(by_length.items()):
+        group = " | ".join(_literal(n) for n in names)
+        alternatives.append(
+            f"({group}) tail-{length}" if len(names) > 1 else f"{group} tail-{length}"
+        )
+    rules.append(f"subject ::= {lead}" + " | ".join(alternatives))
+    for length in sorted(by_length):
+        plain = limit - length - 3  # "!" and ": "
+        scoped = plain - scope_len - 2  # "(" scope ")"
+        tail = f'tail-{length} ::= "!"? ": " text-{plain}'
+        if spec.scopes != () and scoped >= 1:
+            tail += f' | scope "!"? ": " text-{scoped}'
+            lengths.add(scoped)
+        lengths.add(plain)
+        rules.append(tail)
+    if spec.scopes != ():
+        rules.append(f'scope ::= "(" {scope_body} ")"')
+    grounded = False
+    for length in sorted(lengths, reverse=True):
+        rule = _grounded_rule(f"text-{length}", length, spec.case, spec.actions)
+        grounded = grounded or rule is not None
+        rules.append(rule or _text_rule(f"text-{length}", length, spec.case))
+    return rules, grounded
 
 
 def build(spec: Spec) -> str:
     """The GBNF grammar text for ``spec``. Every subject it admits is at most
     ``spec.subject_max`` characters long."""
-    rules: list[str] = []
     limit = spec.subject_max - (3 if spec.gitmoji else 0)
     lead = '(gitmoji " ")? ' if spec.gitmoji else ""
     # Without a body the subject may end in a period or a newline, which clean_reply drops:
     # a model that wants to end its line is let stop there, not made to run on in letters.
-    rules.append("root ::= subject" + (" body?" if spec.body else ' "."? "\\n"?'))
-    if spec.style == "plain":
-        verbs = [v.lower() if spec.case == "lower" else v for v in PLAIN_VERBS]
-        if spec.names:
-            verbs = [v for v in verbs if v.capitalize() in GROUNDED_VERBS]
-        rest = limit - max(len(v) for v in verbs) - 1
-        rules.append(f'subject ::= {lead}verb " " text-{rest}')
-        rules.append("verb ::= " + " | ".join(_literal(v) for v in verbs))
-        rules.append(_description_rule(f"text-{rest}", rest, "any", spec, verb=False))
-    else:
-        if spec.scopes is None:
-            scope_len = FREE_SCOPE_MAX
-            scope_body = f"[a-z0-9_./-]{{1,{FREE_SCOPE_MAX}}}"
-        else:
-            scope_len = max((len(s) for s in spec.scopes), default=0)
-            scope_body = "(" + " | ".join(_literal(s) for s in spec.scopes) + ")"
-        by_length: dict[int, list[str]] = {}
-        for name in spec.types:
-            by_length.setdefault(len(name), []).append(name)
-        alternatives = []
-        lengths: set[int] = set()
-        for length, names in sorted(by_length.items()):
-            group = " | ".join(_literal(n) for n in names)
-            alternatives.append(
-                f"({group}) tail-{length}" if len(names) > 1 else f"{group} tail-{length}"
-            )
-        rules.append(f"subject ::= {lead}" + " | ".join(alternatives))
-        for length in sorted(by_length):
-            plain = limit - length - 3  # "!" and ": "
-            scoped = plain - scope_len - 2  # "(" scope ")"
-            tail = f'tail-{length} ::= "!"? ": " text-{plain}'
-            if spec.scopes != () and scoped >= 1:
-                tail += f' | scope "!"? ": " text-{scoped}'
-                lengths.add(scoped)
-            lengths.add(plain)
-            rules.append(tail)
-        if spec.scopes != ():
-            rules.append(f'scope ::= "(" {scope_body} ")"')
-        for length in sorted(lengths, reverse=True):
-            rules.append(_description_rule(f"text-{length}", length, spec.case, spec))
-    if any(rule.startswith("text-") and '(link " ")?' in rule for rule in rules):
-        rules.extend(_grounded_words(None if spec.style == "plain" else spec.case))
+    rules = ["root ::= subject" + (" body?" if spec.body else ' "."? "\\n"?')]
+    subject, grounded = (_plain if spec.style == "plain" else _conventional)(spec, limit, lead)
+    rules += subject
+    if grounded:
+        rules.append(LINK_RULE)
     if spec.gitmoji:
         rules.append(r"gitmoji ::= [^\x00-\x7f]{1,2}")
     if spec.body:

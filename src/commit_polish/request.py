@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from commit_polish import (
+    actions,
     budget,
     commit_type,
     deadline,
@@ -21,7 +22,6 @@ from commit_polish import (
     prompt,
     redact,
     style,
-    validate,
 )
 from commit_polish import diff as diff_mod
 from commit_polish import facts as facts_mod
@@ -75,21 +75,6 @@ def _staged_file(path: str) -> bytes | None:
     return git.staged_file(path, limit=facts_mod.BLOB_BYTES)
 
 
-# Names offered to the grammar as the subject's object: enough to choose from, few enough
-# that a small model's sampler is not spread thin.
-GRAMMAR_NAMES = 8
-
-
-def subject_names(found: facts_mod.Facts) -> tuple[str, ...]:
-    """The names a grounded subject chooses among: the definitions added or changed when
-    there are some (the most specific thing a commit can name: ``parse_port`` rather than
-    ``netutil.py``), else packages and files."""
-    defined = [name for f in found.files for name in (*f.added, *f.changed)]
-    if defined:
-        return tuple(dict.fromkeys(defined))[:GRAMMAR_NAMES]
-    return tuple(validate.names_to_use(found, limit=GRAMMAR_NAMES))
-
-
 def implied_type(found: facts_mod.Facts) -> str | None:
     """The Conventional Commits type the changed files' kinds imply: only tests changed is
     ``test``, only docs ``docs``, only CI files ``ci``, only build files and manifests
@@ -126,8 +111,8 @@ def build(
     kind = staged.type_hint if cfg.message.grounded else implied_type(staged.facts)
     shape = dataclasses.replace(shape, spec=narrowed(shape.spec, kind))
     if cfg.message.grounded:
-        names = subject_names(staged.facts)
-        shape = dataclasses.replace(shape, spec=dataclasses.replace(shape.spec, names=names))
+        pairs = actions.of(staged.facts, kind)
+        shape = dataclasses.replace(shape, spec=dataclasses.replace(shape.spec, actions=pairs))
     template, _where = prompt.load_template(
         cfg.message.template, setting=cfg.sources.get("template", "")
     )
