@@ -356,13 +356,17 @@ def real_hook_env(env: dict[str, str], server: Any, stats: Path) -> dict[str, st
     }
 
 
-def read_stats(path: Path) -> dict[str, Any]:
+def read_all_stats(path: Path) -> list[dict[str, Any]]:
+    """Every reply the hook recorded since the last read (the first, any repair)."""
     lines = path.read_text().splitlines() if path.exists() else []
     path.unlink(missing_ok=True)
     if not lines:
         raise RuntimeError("the hook recorded no reply (did it fail? see its stderr)")
-    last: dict[str, Any] = json.loads(lines[-1])
-    return last
+    return [json.loads(line) for line in lines]
+
+
+def read_stats(path: Path) -> dict[str, Any]:
+    return read_all_stats(path)[-1]
 
 
 def flush(server: Any) -> None:
@@ -448,8 +452,16 @@ def target_run(server: Any, repo: Path, env: dict[str, str], stats: Path) -> dic
     flush(server)
     msg.write_text("\n# git's comment\n")
     wall = timed(hook_cmd(msg), cwd=repo, env=env)
-    got = read_stats(stats)
-    return {"wall_s": wall, "prompt_tokens": got["prompt_tokens"]}
+    replies = read_all_stats(stats)
+    return {
+        "wall_s": wall,
+        "prompt_tokens": replies[0]["prompt_tokens"],
+        # Where the time went: how many requests (a repair doubles the work), the model's
+        # own seconds and the reply tokens.
+        "requests": len(replies),
+        "model_s": sum(r["seconds"] for r in replies),
+        "completion_tokens": sum(r["completion_tokens"] or 0 for r in replies),
+    }
 
 
 def bench_target(work: Path, runs: int) -> dict[str, Any]:
@@ -458,7 +470,8 @@ def bench_target(work: Path, runs: int) -> dict[str, Any]:
     from), nothing of the diff cached either way."""
     env = base_env(work / "home")
     rows: list[dict[str, Any]] = []
-    with real_server(REAL_CTX, ["--cache-ram", "0"]) as server:
+    # As `commit-polish serve` runs it: the model server and the warm service beside it.
+    with real_server(REAL_CTX, ["--cache-ram", "0"]) as server, warm_service(env):
         stats = work / "stats.jsonl"
         hook_env = {
             **real_hook_env(env, server, stats),
@@ -476,8 +489,8 @@ def bench_target(work: Path, runs: int) -> dict[str, Any]:
                 warmed.append(target_run(server, repo, hook_env, stats))
             row: dict[str, Any] = {"lines": lines}
             for name, got in (("first", firsts), ("warmed", warmed)):
-                row[f"{name}_wall_s"] = statistics.median(g["wall_s"] for g in got)
-                row[f"{name}_prompt_tokens"] = statistics.median(g["prompt_tokens"] for g in got)
+                for key in ("wall_s", "prompt_tokens", "requests", "model_s", "completion_tokens"):
+                    row[f"{name}_{key}"] = statistics.median(g[key] for g in got)
             row["estimate"] = json.loads(estimate.read_text()) if estimate.exists() else {}
             rows.append(row)
             print(f"bench: target {lines} lines: {row}", file=sys.stderr)
@@ -489,11 +502,11 @@ def target_table(target: dict[str, Any]) -> list[str]:
     out = [
         f"### Time budget: `target_seconds = {goal:g}` with llama-server + SmolLM2-135M"
         f" (ctx {REAL_CTX}, max_tokens {REAL_MAX_TOKENS}, median of {target['runs']} runs,"
-        " nothing of the diff cached)",
+        " nothing of the diff cached, the warm service running as `serve` runs it)",
         "",
-        "| changed lines | first commit s | x target | prompt tokens | warmed s | x target |"
-        " prompt tokens |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| changed lines | first commit s | x target | prompt tokens | requests | warmed s"
+        " | x target | prompt tokens | requests |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     worst = 0.0
     for r in target["rows"]:
@@ -501,7 +514,8 @@ def target_table(target: dict[str, Any]) -> list[str]:
         worst = max(worst, first / goal, warm / goal)
         out.append(
             f"| {r['lines']:,} | {first:.1f} | {first / goal:.2f} | {r['first_prompt_tokens']:.0f}"
-            f" | {warm:.1f} | {warm / goal:.2f} | {r['warmed_prompt_tokens']:.0f} |"
+            f" | {r.get('first_requests', 0):g} | {warm:.1f} | {warm / goal:.2f}"
+            f" | {r['warmed_prompt_tokens']:.0f} | {r.get('warmed_requests', 0):g} |"
         )
     learned: dict[str, Any] = next(iter(target["rows"][-1].get("estimate", {}).values()), {})
     out += [
