@@ -30,25 +30,51 @@ NOTES = b"diff --git a/notes.md b/notes.md\n--- a/notes.md\n+++ b/notes.md\n@@ -
 @pytest.mark.parametrize(
     ("raw", "kind", "expected"),
     [
-        (NEW_FILE, "feat", (Action(("Add",), ("parse_port", "netutil.py")),)),
+        # The definition, not the file that holds it.
+        (NEW_FILE, "feat", (Action(("Add",), ("parse_port",)),)),
         (EDIT, "fix", (Action(actions.BY_TYPE["fix"], ("close_pager",)),)),
         # The code's names, not its test's, when both changed.
         (EDIT + TEST_EDIT, "fix", (Action(actions.BY_TYPE["fix"], ("close_pager",)),)),
         (TEST_EDIT, "test", (Action(actions.BY_TYPE["test"], ("test_pager",)),)),
-        (DELETE, "refactor", (Action(actions.REMOVE, ("gone", "old.py")),)),
+        (DELETE, "refactor", (Action(actions.REMOVE, ("gone",)),)),
         (RENAME, "refactor", (Action(actions.RENAME, ("a.py",)),)),
         # No definition: the file; no known type: the general verbs.
         (NOTES, None, (Action(actions.CHANGE, ("notes.md",)),)),
+        # An edit that adds a definition is about the definition, not the file.
+        (
+            b"diff --git a/netutil.py b/netutil.py\n--- a/netutil.py\n+++ b/netutil.py\n"
+            b'@@ -1 +1,3 @@\n """Helpers."""\n+def parse_port(s):\n+    return int(s)\n',
+            "feat",
+            (Action(("Add",), ("parse_port",)),),
+        ),
+        # A file with no definition: its name.
+        (
+            b"diff --git a/a.txt b/a.txt\nnew file mode 100644\n--- /dev/null\n+++ b/a.txt\n"
+            b"@@ -0,0 +1 @@\n+hello\n",
+            "docs",
+            (Action(("Add",), ("a.txt",)),),
+        ),
         (
             NEW_FILE + EDIT,
             "feat",
             (
-                Action(("Add",), ("parse_port", "netutil.py")),
+                Action(("Add",), ("parse_port",)),
                 Action(actions.BY_TYPE["feat"], ("close_pager",)),
             ),
         ),
     ],
-    ids=["new file", "edit", "edit and test", "test only", "delete", "rename", "notes", "both"],
+    ids=[
+        "new file",
+        "edit",
+        "edit and test",
+        "test only",
+        "delete",
+        "rename",
+        "notes",
+        "edit adds a definition",
+        "new text file",
+        "both",
+    ],
 )
 def test_actions(raw: bytes, kind: str | None, expected: tuple[Action, ...]) -> None:
     assert actions.of(facts.gather(diff.parse(raw)), kind) == expected

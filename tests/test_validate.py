@@ -164,7 +164,7 @@ def test_grammar_is_sent_and_a_rejection_is_remembered(
             subject_max=72,
             body=False,
             case="any",
-            actions=(Action(("Add",), ("greet", "greet.py")),),
+            actions=(Action(("Add",), ("greet",)),),
         )
     )
     assert "grammar" not in second

@@ -54,29 +54,46 @@ def _kept(names: list[str]) -> tuple[str, ...]:
 
 def of(found: Facts, kind: str | None) -> tuple[Action, ...]:
     """The (verbs, names) pairs a subject for ``found`` chooses from, for a change of type
-    ``kind``; empty when the facts name nothing."""
-    added: list[str] = []
-    removed: list[str] = []
-    renamed: list[str] = []
-    changed: list[str] = []
-    files: list[str] = []  # changed files, named when no definition is
+    ``kind``; empty when the facts name nothing. Each pair names definitions when the
+    change has some (``parse_port`` rather than ``netutil.py``: the most specific thing a
+    commit can name), else files and packages."""
+    added, removed, renamed, changed = _Names(), _Names(), _Names(), _Names()
     for f in _about(found):
+        name = _file_name(f)
         if f.status == "added":
-            added += [*f.added, _file_name(f)]
+            added.add(f.added, name)
         elif f.status == "deleted":
-            removed += [*f.removed, _file_name(f)]
+            removed.add(f.removed, name)
         elif f.status == "renamed" and f.same_content:
-            renamed.append((f.old_path or f.path).rsplit("/", 1)[-1])
+            renamed.add((), (f.old_path or f.path).rsplit("/", 1)[-1])
         else:
-            added += f.added
-            removed += f.removed
-            changed += f.changed
-            files.append(_file_name(f))
-    changed = changed or [dep.name for dep in found.dependencies] + files
+            added.add(f.added, None)
+            removed.add(f.removed, None)
+            # The file is named only when no definition of it is: an edit that adds
+            # parse_port to netutil.py is about parse_port.
+            defined = f.added or f.removed or f.changed
+            changed.add(f.changed, None if defined else name)
+    changed.files[:0] = [dep.name for dep in found.dependencies]
     pairs = (
         (ADD, added),
         (REMOVE, removed),
         (RENAME, renamed),
         (BY_TYPE.get(kind or "", CHANGE), changed),
     )
-    return tuple(Action(verbs, _kept(names)) for verbs, names in pairs if _kept(names))
+    return tuple(Action(verbs, names.chosen()) for verbs, names in pairs if names.chosen())
+
+
+class _Names:
+    """One pair's names: the definitions, else the files."""
+
+    def __init__(self) -> None:
+        self.symbols: list[str] = []
+        self.files: list[str] = []
+
+    def add(self, symbols: tuple[str, ...], file: str | None) -> None:
+        self.symbols += symbols
+        if file:
+            self.files.append(file)
+
+    def chosen(self) -> tuple[str, ...]:
+        return _kept(self.symbols or self.files)
