@@ -10,7 +10,7 @@ import pytest
 from helpers import FakeLLMServer, completion, fake_tokens, git, is_prefill
 from pytest_httpx import HTTPXMock
 
-from commit_polish import budget, hook, speed
+from commit_polish import budget, hook, request, speed
 from commit_polish.speed import Estimate, Sample
 
 CHAT = re.compile(r"http://127\.0\.0\.1:\d+/v1/chat/completions$")
@@ -189,6 +189,23 @@ def test_slow_estimate_shrinks_the_diff_sent(
     allowed = int((15 - 1.5 - budget.SUBJECT_TOKENS / 50) * slow)
     assert int((15 - 1.5 - 160 / 50) * slow) + 64 < slow_tokens <= allowed + 64
     assert fast_tokens > 2 * slow_tokens
+
+
+def test_a_server_too_slow_for_the_facts_gets_fewer_of_their_lines(
+    staged: Path, httpx_mock: HTTPXMock, llama_cpp: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """40 new files' facts alone are more than 20 tokens/s reads in the target: the facts
+    shrink instead of the commit taking several targets."""
+    llama_cpp["n_ctx"] = 32768
+    monkeypatch.setenv("COMMIT_POLISH_RULES", "false")
+    _stage_big(staged.parent.parent)
+    _seed(20.0, 50.0)
+    _generate(httpx_mock)
+    _tokens, body = _sent_prompt(httpx_mock)
+    user = body["messages"][-1]["content"]  # type: ignore[index]
+    kept = user.count(" (Python, source)")
+    assert kept in request.FACT_FILES[1:]
+    assert f"… and {41 - kept} more files" in user  # greet.py and the 40
 
 
 def test_context_stays_the_hard_limit(

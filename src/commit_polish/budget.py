@@ -42,6 +42,9 @@ class Fit:
     room_tokens: int | None = None  # tokens left for the file list and the diff
     tokens: int | None = None  # what the file list and the diff came to, when counted
     extra_body: dict[str, Any] = field(default_factory=dict)
+    # The fixed part of the prompt alone takes longer to read than target_seconds allows
+    # (request.py then sends fewer of the facts' lines).
+    short_of_time: bool = False
 
     @property
     def answered_props(self) -> bool:
@@ -97,6 +100,7 @@ def fit(
     in_time = time_room(
         model, api_base, target_seconds=target_seconds, max_tokens=likely, fixed=fixed
     )
+    short = in_time is not None and in_time <= 0
     room = room if in_time is None else min(room, in_time)
     ratio = CHARS_PER_TOKEN if can_count else SAFE_CHARS_PER_TOKEN
     chars = min(prompt_budget, int(room * ratio))
@@ -107,12 +111,12 @@ def fit(
         if tokens is None:  # cannot count: a conservative estimate instead
             chars = min(chars, int(room * SAFE_CHARS_PER_TOKEN))
             summary = diff_mod.select(prepared, chars)
-            return Fit(summary, info.n_ctx, room, None, extra)
+            return Fit(summary, info.n_ctx, room, None, extra, short)
         if tokens <= room:
-            return Fit(summary, info.n_ctx, room, tokens, extra)
+            return Fit(summary, info.n_ctx, room, tokens, extra, short)
         # Scale by the ratio just measured, 5% under it, and try again.
         chars = min(chars - 1, int(len(text) * room / tokens * 0.95))
         summary = diff_mod.select(prepared, max(chars, 0))
     # Still over after every attempt (a tokenizer far from any ratio): send no hunks at all.
     summary = diff_mod.select(prepared, 0)
-    return Fit(summary, info.n_ctx, room, None, extra)
+    return Fit(summary, info.n_ctx, room, None, extra, short)

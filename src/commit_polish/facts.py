@@ -346,16 +346,26 @@ class Facts:
     def kinds(self) -> frozenset[str]:
         return frozenset(f.kind for f in self.files)
 
-    def text(self) -> str:
-        """A compact block for the prompt: a line per file, a line per dependency."""
-        lines = [_file_line(f) for f in self.files[:MAX_FILES_TEXT]]
-        if len(self.files) > MAX_FILES_TEXT:
-            lines.append(f"… and {len(self.files) - MAX_FILES_TEXT} more files")
+    def text(self, max_files: int = MAX_FILES_TEXT) -> str:
+        """A compact block for the prompt: a line per file (at most ``max_files``, the
+        source files first when some are left out), a line per dependency."""
+        files = list(self.files)
+        if len(files) > max_files:
+            files.sort(key=lambda f: _TEXT_ORDER.get(f.kind, len(_TEXT_ORDER)))
+        lines = [_file_line(f) for f in files[:max_files]]
+        if len(files) > max_files:
+            lines.append(f"… and {len(files) - max_files} more files")
         for dep, where in by_name(self.dependencies):
             lines.append(f"dependency {_dep_change(dep)} ({', '.join(where)})")
         if self.version:
             lines.append(f"version {self.version[0]} -> {self.version[1]}")
         return "\n".join(lines)
+
+
+# Which files' lines are kept when not all fit: what a subject is most often about first.
+_TEXT_ORDER = {
+    kind: rank for rank, kind in enumerate(("source", "manifest", "build", "ci", "test"))
+}
 
 
 def _file_line(f: FileFact) -> str:

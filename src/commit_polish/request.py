@@ -128,9 +128,8 @@ def build(
         branch=branch,
         recent_commits=redact.redact_text("\n".join(shape.examples)),
         draft=redact.redact_text(draft) if draft else "",
-        facts=staged.facts.text(),
     )
-    fitted = _fit(cfg, prepared, api_base, template, opts, fixed)
+    fitted, fixed = _fit(cfg, prepared, api_base, template, opts, fixed, staged.facts)
     summary = fitted.summary
     values = {
         **fixed,
@@ -179,6 +178,12 @@ def read_diff(cfg: Config, base: str | None) -> tuple[diff_mod.Prepared, bytes]:
     return prepared, raw
 
 
+# How many files the facts describe, tried in turn while the fixed part of the prompt alone
+# would take longer than target_seconds to read: a 1,000-line commit's facts (34 files) were
+# about 1,000 tokens, 15 s at 64 tokens/s before any of the diff.
+FACT_FILES = (facts_mod.MAX_FILES_TEXT, 16, 8, 4)
+
+
 def _fit(
     cfg: Config,
     prepared: diff_mod.Prepared,
@@ -186,16 +191,23 @@ def _fit(
     template: str,
     opts: prompt.Options,
     values: dict[str, str],
-) -> budget.Fit:
-    """The summary sized to the server's context when it can say, else to the budget."""
-    fixed = prompt.build_messages(template=template, opts=opts, values=values)
-    return budget.fit(
-        prepared,
-        model=cfg.ai.model,
-        api_base=api_base,
-        fixed_text="\n".join(m["content"] for m in fixed),
-        max_tokens=cfg.ai.max_tokens,
-        prompt_budget=cfg.message.prompt_budget,
-        reply_tokens=None if cfg.message.body else budget.SUBJECT_TOKENS,
-        target_seconds=cfg.ai.target_seconds,
-    )
+    found: facts_mod.Facts,
+) -> tuple[budget.Fit, dict[str, str]]:
+    """The summary sized to the server's context (and time) when it can say, else to the
+    budget; and the prompt's values with the facts that fit."""
+    for files in FACT_FILES:
+        with_facts = {**values, "facts": found.text(max_files=files) or values["facts"]}
+        fixed = prompt.build_messages(template=template, opts=opts, values=with_facts)
+        fitted = budget.fit(
+            prepared,
+            model=cfg.ai.model,
+            api_base=api_base,
+            fixed_text="\n".join(m["content"] for m in fixed),
+            max_tokens=cfg.ai.max_tokens,
+            prompt_budget=cfg.message.prompt_budget,
+            reply_tokens=None if cfg.message.body else budget.SUBJECT_TOKENS,
+            target_seconds=cfg.ai.target_seconds,
+        )
+        if not fitted.short_of_time or len(found.files) <= files:
+            break
+    return fitted, with_facts
