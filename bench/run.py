@@ -10,6 +10,7 @@ in the same run (machines are noisy: compare ratios, not absolute numbers across
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -464,14 +465,16 @@ def target_run(server: Any, repo: Path, env: dict[str, str], stats: Path) -> dic
     }
 
 
-def bench_target(work: Path, runs: int) -> dict[str, Any]:
+def bench_target(work: Path, runs: int, *, service: bool = True) -> dict[str, Any]:
     """The 10 -> 100,000-line curve against ``target_seconds``: a first commit with no
     speed estimate (the conservative default), then warmed (after one commit to learn
     from), nothing of the diff cached either way."""
     env = base_env(work / "home")
     rows: list[dict[str, Any]] = []
-    # As `commit-polish serve` runs it: the model server and the warm service beside it.
-    with real_server(REAL_CTX, ["--cache-ram", "0"]) as server, warm_service(env):
+    # As `commit-polish serve` runs it: the model server and the warm service beside it;
+    # or, without the service, the hook importing LiteLLM itself on every commit.
+    beside = warm_service(env) if service else contextlib.nullcontext()
+    with real_server(REAL_CTX, ["--cache-ram", "0"]) as server, beside:
         stats = work / "stats.jsonl"
         hook_env = {
             **real_hook_env(env, server, stats),
@@ -494,7 +497,7 @@ def bench_target(work: Path, runs: int) -> dict[str, Any]:
             row["estimate"] = json.loads(estimate.read_text()) if estimate.exists() else {}
             rows.append(row)
             print(f"bench: target {lines} lines: {row}", file=sys.stderr)
-    return {"target_seconds": TARGET_SECONDS, "runs": runs, "rows": rows}
+    return {"target_seconds": TARGET_SECONDS, "runs": runs, "rows": rows, "service": service}
 
 
 def target_table(target: dict[str, Any]) -> list[str]:
@@ -502,7 +505,12 @@ def target_table(target: dict[str, Any]) -> list[str]:
     out = [
         f"### Time budget: `target_seconds = {goal:g}` with llama-server + SmolLM2-135M"
         f" (ctx {REAL_CTX}, max_tokens {REAL_MAX_TOKENS}, median of {target['runs']} runs,"
-        " nothing of the diff cached, the warm service running as `serve` runs it)",
+        " nothing of the diff cached, "
+        + (
+            "the warm service running as `serve` runs it)"
+            if target.get("service", True)
+            else "**no warm service**: the hook imports LiteLLM on every commit)"
+        ),
         "",
         "| changed lines | first commit s | x target | prompt tokens | requests | warmed s"
         " | x target | prompt tokens | requests |",
@@ -529,9 +537,9 @@ def target_table(target: dict[str, Any]) -> list[str]:
             else ""
         ),
         "",
-        "![hook wall seconds by diff size against the target](performance-target.png)",
-        "",
     ]
+    if target.get("service", True):
+        out += ["![hook wall seconds by diff size against the target](performance-target.png)", ""]
     return out
 
 
@@ -740,7 +748,7 @@ def replace_results(path: Path, tables: str) -> None:
     path.write_text(f"{head}{START}\n{tables}\n{END}{tail}")
 
 
-SECTIONS = ("skip", "overhead", "service", "sizes", "target", "cache")
+SECTIONS = ("skip", "overhead", "service", "sizes", "target", "target-inprocess", "cache")
 RAW = DOCS / "performance.json"
 
 
@@ -758,7 +766,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     todo = set(args.only.split(","))
     if args.no_real:
-        todo -= {"sizes", "target", "cache"}
+        todo -= {"sizes", "target", "target-inprocess", "cache"}
     raw: dict[str, Any] = json.loads(RAW.read_text()) if RAW.exists() else {}
     with tempfile.TemporaryDirectory(prefix="commit-polish-bench-") as tmp:
         work = Path(tmp)
@@ -781,6 +789,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             save("sizes", {"runs": args.real_runs, "rows": bench_sizes(work, args.real_runs)})
         if "target" in todo:
             save("target", bench_target(work, args.real_runs))
+        if "target-inprocess" in todo:
+            save("target_inprocess", bench_target(work, args.real_runs, service=False))
         if "cache" in todo:
             save("cache", bench_cache(work))
     sizes = raw.get("sizes", {}).get("rows", [])
@@ -799,6 +809,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if target:
         tables += "\n" + "\n".join(target_table(target))
         plot_target(target)
+    if raw.get("target_inprocess"):
+        tables += "\n" + "\n".join(target_table(raw["target_inprocess"]))
     DOCS.mkdir(exist_ok=True)
     replace_results(DOCS / "performance.md", tables)
     if sizes:
